@@ -1,0 +1,3 @@
+from learnware_dock.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Built-in plugins: ordinary plugins registered last (``trylast``), each blockable."""

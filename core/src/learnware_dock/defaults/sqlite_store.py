@@ -1,0 +1,374 @@
+"""The default organizer: SQLite (through sqlite-utils) plus content-addressed files.
+
+Layout of a market folder::
+
+    market.db        learnwares, tags, stat_specs, FTS5 index, meta (schema version)
+    market.lock      file lock serialising writers across processes
+    packages/ab/<sha256>.zip
+    specs/cd/<sha256>.json
+
+Writes: files are stored first (atomically), then the rows are committed in one
+transaction; a crash in between leaves only orphan files, swept on the next open.
+Ids come from an AUTOINCREMENT key and are never reused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import filelock
+import sqlite_utils
+
+from learnware_dock.defaults.blobs import BlobStore
+from learnware_dock.domain import CheckReport, Learnware, StatSpecRef, Status, converter
+from learnware_dock.errors import StoreError, UnknownLearnwareError
+from learnware_dock.interfaces import NewLearnware, Organizer
+from learnware_dock.semantic import FIELDS, SemanticSpec
+
+SCHEMA_VERSION = 1
+DB_FILE = "market.db"
+LOCK_FILE = "market.lock"
+BLOB_KINDS = ("packages", "specs")
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS learnwares (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL, description TEXT NOT NULL, io_text TEXT NOT NULL,
+    semantic TEXT NOT NULL, status INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    package TEXT NOT NULL, version INTEGER NOT NULL,
+    created TEXT NOT NULL, updated TEXT NOT NULL, report TEXT
+);
+CREATE TABLE IF NOT EXISTS tags (
+    learnware_id INTEGER NOT NULL REFERENCES learnwares(id) ON DELETE CASCADE,
+    key TEXT NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tags_key_value ON tags(key, value, learnware_id);
+CREATE INDEX IF NOT EXISTS tags_learnware ON tags(learnware_id);
+CREATE TABLE IF NOT EXISTS stat_specs (
+    learnware_id INTEGER NOT NULL REFERENCES learnwares(id) ON DELETE CASCADE,
+    type TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (learnware_id, type)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def format_id(number: int) -> str:
+    return f"{number:08d}"
+
+
+def parse_id(learnware_id: str) -> int:
+    text = str(learnware_id).strip()
+    if not text.isdigit():
+        raise UnknownLearnwareError(f"no learnware {learnware_id!r}: ids are numbers like 00000001")
+    return int(text)
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 query matching any word of ``text`` (as a prefix); None if no words."""
+    tokens = _TOKEN.findall(text.lower())
+    return " OR ".join(f'"{t}"*' for t in tokens) or None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class SQLiteOrganizer(Organizer):
+    """Market storage in one folder: SQLite database plus content-addressed files."""
+
+    name = "sqlite"
+
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        self.root = Path(root)
+        db_path = self.root / DB_FILE
+        if not db_path.exists() and not create:
+            raise StoreError(f"no market at {self.root} (no {DB_FILE}); add a learnware first")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.blobs = BlobStore(self.root)
+        self._lock = filelock.FileLock(self.root / LOCK_FILE, timeout=120)
+        self._thread_lock = threading.RLock()
+        try:
+            conn = sqlite3.connect(db_path, timeout=60, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{db_path} is not a readable market database: {exc}") from exc
+        self._sweep()
+
+    # -- setup -----------------------------------------------------------------------------
+    def _init_schema(self) -> None:
+        version = self._schema_version()
+        if version is not None:
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"market {self.root} has schema version {version}; this learnware-dock "
+                    f"reads up to {SCHEMA_VERSION}: upgrade learnware-dock"
+                )
+            return
+        with self._lock:
+            if self.db.journal_mode != "wal":
+                self.db.enable_wal()
+            self.db.executescript(_SCHEMA)
+            if "learnwares_fts" not in self.db.table_names():
+                self.db["learnwares"].enable_fts(
+                    ["name", "description", "io_text"],
+                    fts_version="FTS5",
+                    create_triggers=True,
+                    tokenize="porter",
+                )
+            with self.db.conn:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    [str(SCHEMA_VERSION)],
+                )
+
+    def _schema_version(self) -> int | None:
+        if "meta" not in self.db.table_names():
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return None if row is None else int(row[0])
+
+    def _sweep(self) -> None:
+        """Remove temp files and files no row references (left by a killed writer)."""
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return  # another process is writing; it may own those files
+        try:
+            keep = {r[0] for r in self.db.execute("SELECT package FROM learnwares")}
+            keep |= {r[0] for r in self.db.execute("SELECT path FROM stat_specs")}
+            self.blobs.sweep(BLOB_KINDS, keep)
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._thread_lock, self._lock:
+            yield
+
+    # -- writes ----------------------------------------------------------------------------
+    def _store_files(self, new: NewLearnware) -> tuple[str, str, list[dict[str, str]]]:
+        sha, package = self.blobs.put("packages", ".zip", new.package)
+        specs = []
+        for spec in new.stat_specs:
+            spec_sha, rel = self.blobs.put("specs", ".json", spec.content)
+            specs.append({"type": spec.type, "file": spec.file, "sha256": spec_sha, "path": rel})
+        return sha, package, specs
+
+    def _row(self, new: NewLearnware, sha: str, package: str) -> dict[str, Any]:
+        spec = new.semantic_spec
+        io_text = "\n".join(
+            text for io in (spec.input, spec.output) if io for text in io.description.values()
+        )
+        report = None if new.report is None else json.dumps(converter.unstructure(new.report))
+        return {
+            "name": spec.name or "",
+            "description": spec.description or "",
+            "io_text": io_text,
+            "semantic": json.dumps(spec.to_dict()),
+            "status": int(new.status),
+            "sha256": sha,
+            "package": package,
+            "report": report,
+        }
+
+    def _write_children(self, number: int, new: NewLearnware, specs: list[dict[str, str]]) -> None:
+        self.db.execute("DELETE FROM tags WHERE learnware_id = ?", [number])
+        self.db.execute("DELETE FROM stat_specs WHERE learnware_id = ?", [number])
+        tags = [
+            {"learnware_id": number, "key": key, "value": value}
+            for key, (_, kind) in FIELDS.items()
+            if kind != "String"
+            for value in new.semantic_spec.values_of(key)
+        ]
+        self.db["tags"].insert_all(tags)
+        self.db["stat_specs"].insert_all([{"learnware_id": number, **s} for s in specs])
+
+    def _insert(self, new: NewLearnware, sha: str, package: str, specs: list[dict[str, str]]) -> int:
+        """Commit the rows of a new learnware in one transaction; return its number."""
+        now = _now()
+        with self.db.conn:
+            cursor = self.db.execute(
+                "INSERT INTO learnwares (name, description, io_text, semantic, status, sha256, "
+                "package, version, created, updated, report) VALUES (:name, :description, "
+                ":io_text, :semantic, :status, :sha256, :package, 1, :now, :now, :report)",
+                {**self._row(new, sha, package), "now": now},
+            )
+            number = int(cursor.lastrowid or 0)
+            self._write_children(number, new, specs)
+        return number
+
+    def add(self, new: NewLearnware) -> Learnware:
+        with self._writing():
+            sha, package, specs = self._store_files(new)
+            number = self._insert(new, sha, package, specs)
+        return self.get(format_id(number))
+
+    def update(self, learnware_id: str, new: NewLearnware) -> Learnware:
+        with self._writing():
+            old = self.get(learnware_id)
+            number = parse_id(learnware_id)
+            sha, package, specs = self._store_files(new)
+            with self.db.conn:
+                self.db.execute(
+                    "UPDATE learnwares SET name=:name, description=:description, "
+                    "io_text=:io_text, semantic=:semantic, status=:status, sha256=:sha256, "
+                    "package=:package, report=:report, version=version + 1, updated=:now "
+                    "WHERE id=:id",
+                    {**self._row(new, sha, package), "now": _now(), "id": number},
+                )
+                self._write_children(number, new, specs)
+            self._drop_unreferenced(old)
+        return self.get(learnware_id)
+
+    def delete(self, learnware_id: str) -> None:
+        with self._writing():
+            old = self.get(learnware_id)
+            with self.db.conn:
+                self.db.execute("DELETE FROM learnwares WHERE id = ?", [parse_id(learnware_id)])
+            self._drop_unreferenced(old)
+
+    def _drop_unreferenced(self, old: Learnware) -> None:
+        rel = old.package_path.relative_to(self.root).as_posix()
+        candidates = [rel, *(ref.path for ref in old.stat_specs)]
+        in_use = {r[0] for r in self.db.execute("SELECT package FROM learnwares")}
+        in_use |= {r[0] for r in self.db.execute("SELECT path FROM stat_specs")}
+        self.blobs.remove(c for c in candidates if c not in in_use)
+
+    # -- reads -----------------------------------------------------------------------------
+    def _learnware(self, row: Mapping[str, Any], specs: list[StatSpecRef]) -> Learnware:
+        report = None
+        if row["report"]:
+            report = converter.structure(json.loads(row["report"]), CheckReport)
+        return Learnware(
+            id=format_id(row["id"]),
+            semantic_spec=SemanticSpec.from_dict(json.loads(row["semantic"])),
+            status=Status(row["status"]),
+            sha256=row["sha256"],
+            package_path=self.root / row["package"],
+            stat_specs=tuple(specs),
+            version=row["version"],
+            created=datetime.fromisoformat(row["created"]),
+            updated=datetime.fromisoformat(row["updated"]),
+            report=report,
+        )
+
+    def _load(self, where: str, params: Sequence[Any]) -> list[Learnware]:
+        rows = list(self.db.query(f"SELECT * FROM learnwares {where}", params))
+        if not rows:
+            return []
+        specs: dict[int, list[StatSpecRef]] = {}
+        ids = [r["id"] for r in rows]
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk : chunk + 900]
+            marks = ",".join("?" * len(part))
+            for s in self.db.query(
+                f"SELECT * FROM stat_specs WHERE learnware_id IN ({marks}) ORDER BY type", part
+            ):
+                specs.setdefault(s["learnware_id"], []).append(
+                    StatSpecRef(s["type"], s["file"], s["sha256"], s["path"])
+                )
+        return [self._learnware(r, specs.get(r["id"], [])) for r in rows]
+
+    def get(self, learnware_id: str) -> Learnware:
+        found = self._load("WHERE id = ?", [parse_id(learnware_id)])
+        if not found:
+            raise UnknownLearnwareError(f"no learnware {learnware_id!r} in market {self.root}")
+        return found[0]
+
+    def get_many(self, ids: Sequence[str]) -> list[Learnware]:
+        numbers = [parse_id(i) for i in ids]
+        by_id: dict[int, Learnware] = {}
+        for chunk in range(0, len(numbers), 900):
+            part = numbers[chunk : chunk + 900]
+            for lw in self._load(f"WHERE id IN ({','.join('?' * len(part))})", part):
+                by_id[int(lw.id)] = lw
+        missing = [format_id(n) for n in numbers if n not in by_id]
+        if missing:
+            raise UnknownLearnwareError(f"no learnware {missing[0]!r} in market {self.root}")
+        return [by_id[n] for n in numbers]
+
+    def list(
+        self, status: Status | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Learnware]:
+        where, params = ("WHERE status = ?", [int(status)]) if status is not None else ("", [])
+        return self._load(f"{where} ORDER BY id LIMIT ? OFFSET ?", [*params, limit or -1, offset])
+
+    def count(self, status: Status | None = None) -> int:
+        if status is None:
+            return int(self.db.execute("SELECT count(*) FROM learnwares").fetchone()[0])
+        sql = "SELECT count(*) FROM learnwares WHERE status = ?"
+        return int(self.db.execute(sql, [int(status)]).fetchone()[0])
+
+    def find(
+        self,
+        filters: Mapping[str, Sequence[str]],
+        text: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, float | None]]:
+        clauses, params = [], []
+        for key, values in filters.items():
+            if not values:
+                continue  # an empty user value is a wildcard
+            marks = ",".join("?" * len(values))
+            clauses.append(
+                "EXISTS (SELECT 1 FROM tags t WHERE t.learnware_id = l.id AND t.key = ? "
+                f"AND t.value IN ({marks}))"
+            )
+            params += [key, *values]
+        if ids is not None:
+            numbers = [parse_id(i) for i in ids] or [-1]
+            clauses.append(f"l.id IN ({','.join('?' * len(numbers))})")
+            params += numbers
+        query = fts_query(text) if text else None
+        if query:
+            sql = (
+                "SELECT l.id, bm25(learnwares_fts, 10.0, 4.0, 1.0) AS rank FROM learnwares_fts "
+                "JOIN learnwares l ON l.id = learnwares_fts.rowid "
+                "WHERE learnwares_fts MATCH ?"
+            )
+            params.insert(0, query)
+            order = "rank, l.id"
+        else:
+            sql, order = "SELECT l.id, NULL AS rank FROM learnwares l WHERE 1", "l.id"
+        sql += "".join(f" AND {c}" for c in clauses) + f" ORDER BY {order} LIMIT ?"
+        params.append(limit if limit is not None else -1)
+        try:
+            rows = self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"semantic query failed: {exc}") from exc
+        return [(format_id(r[0]), r[1]) for r in rows]
+
+    def texts(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        sql = "SELECT id, name, description, io_text FROM learnwares"
+        params: list[int] = []
+        if ids is not None:
+            params = [parse_id(i) for i in ids] or [-1]
+            sql += f" WHERE id IN ({','.join('?' * len(params))})"
+        return {
+            format_id(i): "\n".join(p for p in (n, d, t) if p)
+            for i, n, d, t in self.db.execute(sql, params)
+        }
+
+    def read_stat_spec(self, ref: Any) -> dict[str, Any]:
+        path = self.root / ref.path
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"stored spec {ref.path} cannot be read: {exc}") from exc
+        return data
+
+    def close(self) -> None:
+        self.db.conn.close()

@@ -1,0 +1,147 @@
+"""Domain objects (attrs) and the cattrs converter that turns them into JSON-ready data."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import cattrs
+
+from learnware_dock.semantic import SemanticSpec
+
+if TYPE_CHECKING:
+    from learnware_dock.interfaces import StatSpecification
+
+
+class Status(enum.IntEnum):
+    """Check outcome, with the `learnware` package's values."""
+
+    INVALID = -1  # rejected: nothing is stored
+    NONUSABLE = 0  # stored; the model has not passed a model-running check
+    USABLE = 1  # stored and its model passed every model-running check
+
+
+@attrs.frozen
+class StatSpecRef:
+    """A statistical specification stored with a learnware (loaded on demand)."""
+
+    type: str  # registered specification name, e.g. "RKMETableSpecification"
+    file: str  # file name inside the package
+    sha256: str
+    path: str  # path of the stored JSON, relative to the market root
+
+
+@attrs.frozen
+class CheckResult:
+    """One checker's verdict on a submission."""
+
+    checker: str
+    status: Status
+    message: str = ""
+    seconds: float = 0.0
+
+
+@attrs.frozen
+class CheckReport:
+    """All checkers' verdicts and the combined status."""
+
+    status: Status
+    results: tuple[CheckResult, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return "; ".join(f"{r.checker}: {r.message}" for r in self.results if r.message)
+
+
+@attrs.frozen(kw_only=True)
+class Learnware:
+    """A stored learnware: what the market knows of it, without its package's code."""
+
+    id: str
+    semantic_spec: SemanticSpec
+    status: Status
+    sha256: str  # of the package zip
+    package_path: Path  # the stored zip (content-addressed)
+    stat_specs: tuple[StatSpecRef, ...] = ()
+    version: int = 1
+    created: datetime | None = None
+    updated: datetime | None = None
+    report: CheckReport | None = None
+
+    @property
+    def name(self) -> str:
+        return self.semantic_spec.name or ""
+
+    def stat_spec_ref(self, type_name: str) -> StatSpecRef | None:
+        return next((ref for ref in self.stat_specs if ref.type == type_name), None)
+
+
+@attrs.frozen(kw_only=True)
+class UserInfo:
+    """What a user searches with: a (partial) semantic spec, statistical specs, filters."""
+
+    semantic_spec: SemanticSpec = attrs.field(factory=SemanticSpec)
+    stat_specs: Mapping[str, StatSpecification] = attrs.field(factory=dict)
+    learnware_ids: Sequence[str] | None = None
+
+
+@attrs.frozen
+class SingleMatch:
+    """One learnware in a search result: raw distance (lower is closer) and absolute score."""
+
+    learnware: Learnware
+    score: float  # in [0, 1], comparable across queries and markets
+    distance: float | None = None  # the searcher's raw distance, when it has one
+
+
+@attrs.frozen
+class MixtureMatch:
+    """A weighted combination of learnwares that together fit the user's data."""
+
+    learnwares: tuple[Learnware, ...]
+    weights: tuple[float, ...]
+    score: float
+    distance: float | None = None
+
+
+@attrs.frozen
+class SearchResult:
+    """Ranked singles (best first) and mixtures, and how many learnwares matched in all."""
+
+    singles: tuple[SingleMatch, ...] = ()
+    mixtures: tuple[MixtureMatch, ...] = ()
+    searcher: str = ""
+    total: int = 0
+
+    def __len__(self) -> int:
+        return len(self.singles)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(SemanticSpec, lambda s: s.to_dict())
+    conv.register_structure_hook(SemanticSpec, lambda d, _: SemanticSpec.from_dict(d))
+    conv.register_unstructure_hook(Path, str)
+    conv.register_structure_hook(Path, lambda v, _: Path(v))
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+    conv.register_unstructure_hook(Status, int)
+    conv.register_structure_hook(Status, lambda v, _: Status(v))
+
+    def unstructure_user_info(info: UserInfo) -> dict[str, Any]:
+        return {
+            "semantic_spec": info.semantic_spec.to_dict(),
+            "stat_specs": {name: spec.to_json() for name, spec in info.stat_specs.items()},
+            "learnware_ids": None if info.learnware_ids is None else list(info.learnware_ids),
+        }
+
+    conv.register_unstructure_hook_func(lambda t: t is UserInfo, unstructure_user_info)
+    return conv
+
+
+#: Converts every domain object to JSON-ready builtins and back.
+converter = _make_converter()

@@ -1,0 +1,96 @@
+"""Every hook a learnware-dock plugin can implement, and nothing else.
+
+Registration hooks return one class or a list of classes; each class has a unique
+``name: ClassVar[str]``. The kernel collects them into name -> class registries
+(see :mod:`learnware_dock.registry`). Hooks evolve only by adding arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from learnware_dock.config import DockConfig
+    from learnware_dock.interfaces import (
+        Backend,
+        Checker,
+        Container,
+        Organizer,
+        Reuser,
+        Searcher,
+        StatSpecification,
+    )
+
+PROJECT = "learnware_dock"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def dock_register_specifications() -> (
+    type[StatSpecification] | Sequence[type[StatSpecification]]
+):
+    """Register statistical specification types (for example ``RKMETableSpecification``).
+
+    Called when a registry of specifications is first needed. The class ``name`` is the
+    ``class_name`` that a package's ``learnware.yaml`` uses to select it.
+    """
+
+
+@hookspec
+def dock_register_organizers() -> type[Organizer] | Sequence[type[Organizer]]:
+    """Register organizers: the storage and index of a market (``sqlite`` by default).
+
+    Called when a market is opened; the market picks one by name.
+    """
+
+
+@hookspec
+def dock_register_searchers() -> type[Searcher] | Sequence[type[Searcher]]:
+    """Register searchers (``semantic``, ``rkme``, ...). Called when a market searches."""
+
+
+@hookspec
+def dock_register_checkers() -> type[Checker] | Sequence[type[Checker]]:
+    """Register checkers run on submission (``semantic``, ``package``, ``stat``, ...).
+
+    Called by ``Market.add`` and ``Market.check``; every registered checker runs, in
+    ascending ``order``.
+    """
+
+
+@hookspec
+def dock_register_reusers() -> type[Reuser] | Sequence[type[Reuser]]:
+    """Register reusers and aligners (``averaging``, ``job-selector``, ...)."""
+
+
+@hookspec
+def dock_register_containers() -> type[Container] | Sequence[type[Container]]:
+    """Register containers: runtimes that execute a learnware's model (``inprocess``, ...)."""
+
+
+@hookspec
+def dock_register_backends() -> type[Backend] | Sequence[type[Backend]]:
+    """Register compute backends for kernel math (``torch-cpu``, ``cuda``, ...)."""
+
+
+@hookspec
+def dock_register_vocabulary() -> Mapping[str, Sequence[str]]:
+    """Add allowed values to semantic-specification keys (for example a new ``Scenario``).
+
+    Returns a mapping key -> extra values; the key must be one of the vocabulary's
+    Class or Tag keys. Called when a market builds its vocabulary.
+    """
+
+
+@hookspec(historic=True)
+def dock_configure(config: DockConfig) -> None:
+    """Called once when a market is opened, with its configuration.
+
+    Historic: plugins registered later still receive the call. Plugins may read
+    ``config.options`` and keep what they need; they must not block.
+    """

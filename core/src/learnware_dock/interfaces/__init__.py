@@ -1,0 +1,23 @@
+"""One abstract base class per component kind. Each docstring is a complete minimal plugin."""
+
+from learnware_dock.interfaces.backend import Backend
+from learnware_dock.interfaces.checker import Checker, Submission
+from learnware_dock.interfaces.container import Container, LoadedModel
+from learnware_dock.interfaces.organizer import NewLearnware, NewStatSpec, Organizer
+from learnware_dock.interfaces.reuser import Reuser
+from learnware_dock.interfaces.searcher import Searcher
+from learnware_dock.interfaces.specification import StatSpecification
+
+__all__ = [
+    "Backend",
+    "Checker",
+    "Container",
+    "LoadedModel",
+    "NewLearnware",
+    "NewStatSpec",
+    "Organizer",
+    "Reuser",
+    "Searcher",
+    "StatSpecification",
+    "Submission",
+]

@@ -1,0 +1,96 @@
+"""``learnware.yaml``: the package manifest, in the `learnware` package's schema."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import attrs
+import cattrs
+import yaml
+
+from learnware_dock.errors import PackageError
+
+MANIFEST = "learnware.yaml"
+MODEL_FILE = "__init__.py"
+REQUIREMENT_FILES = ("requirements.txt", "environment.yaml", "environment.yml")
+#: module path written for specs, so the `learnware` package can import them.
+ANCHOR_SPEC_MODULE = "learnware.specification"
+
+
+def _relative_file(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    path = PurePosixPath(value)
+    if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
+        raise ValueError(f"{attribute.name} {value!r} must be a relative path inside the package")
+
+
+@attrs.frozen
+class ModelEntry:
+    """``model:`` — the class in ``__init__.py`` and its constructor arguments."""
+
+    class_name: str
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SpecEntry:
+    """One ``stat_specifications:`` item. ``module_path`` is recorded, never imported."""
+
+    class_name: str
+    file_name: str = attrs.field(validator=_relative_file)
+    module_path: str = ANCHOR_SPEC_MODULE
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Manifest:
+    """The parsed ``learnware.yaml``."""
+
+    model: ModelEntry
+    stat_specifications: tuple[SpecEntry, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = MANIFEST) -> Manifest:
+        if not isinstance(data, dict):
+            raise PackageError(f"{source} must be a mapping with 'model' and 'stat_specifications'")
+        try:
+            return _converter.structure(data, cls)
+        except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+            details = (
+                "; ".join(cattrs.transform_error(exc, path=source))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise PackageError(f"{source} does not match the learnware schema: {details}") from exc
+
+    @classmethod
+    def read(cls, root: Path) -> Manifest:
+        """Parse ``root/learnware.yaml`` with ``yaml.safe_load`` (no python tags)."""
+        path = root / MANIFEST
+        if not path.is_file():
+            raise PackageError(f"the package has no {MANIFEST} at its top level")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise PackageError(f"{MANIFEST} is not safe, valid YAML: {exc}") from exc
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": {"class_name": self.model.class_name, "kwargs": dict(self.model.kwargs)},
+            "stat_specifications": [
+                {
+                    "module_path": s.module_path,
+                    "class_name": s.class_name,
+                    "file_name": s.file_name,
+                    "kwargs": dict(s.kwargs),
+                }
+                for s in self.stat_specifications
+            ],
+        }
+
+    def dump(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=False)

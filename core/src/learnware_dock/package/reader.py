@@ -1,0 +1,82 @@
+"""Open a learnware package: safe extraction, manifest, statistical specs."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from learnware_dock.errors import DockError, PackageError
+from learnware_dock.package.manifest import MODEL_FILE, REQUIREMENT_FILES, Manifest
+from learnware_dock.package.safezip import Limits, extract
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def extracted(archive: str | Path, limits: Limits | None = None) -> Iterator[Path]:
+    """Extract ``archive`` to a private temporary folder; yield the package root."""
+    tmp = Path(tempfile.mkdtemp(prefix="dock-pkg-"))
+    try:
+        yield extract(Path(archive), tmp, limits)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def package_file(root: Path, name: str) -> Path:
+    """``root/name``, refusing names that leave the package (``..``, links)."""
+    path = (root / name).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise PackageError(f"file {name!r} points outside the package")
+    return path
+
+
+def load_stat_specs(root: Path, manifest: Manifest, registry: Any) -> dict[str, Any]:
+    """Load every ``stat_specifications`` entry through the registered class of its name.
+
+    ``module_path`` is never imported: only specification types registered by installed
+    plugins can be read. Returns ``class_name -> specification``.
+    """
+    specs: dict[str, Any] = {}
+    for index, entry in enumerate(manifest.stat_specifications):
+        where = f"learnware.yaml stat_specifications[{index}]"
+        if entry.class_name not in registry:
+            raise PackageError(
+                f"{where} names {entry.class_name!r} (module_path {entry.module_path!r}), "
+                f"which is not a registered specification type; installed: "
+                f"{', '.join(registry.names()) or 'none'}. Module paths are never imported; "
+                "install the plugin that provides it"
+            )
+        if entry.class_name in specs:
+            raise PackageError(f"{where} repeats {entry.class_name!r}")
+        path = package_file(root, entry.file_name)
+        if not path.is_file():
+            raise PackageError(f"{where} file {entry.file_name!r} is missing from the package")
+        try:
+            specs[entry.class_name] = registry.get(entry.class_name).load(path)
+        except DockError as exc:
+            raise PackageError(f"{where}: {exc}") from exc
+    return specs
+
+
+def check_layout(root: Path, manifest: Manifest) -> list[str]:
+    """Structural problems of an extracted package (empty list when fine)."""
+    problems = []
+    if not (root / MODEL_FILE).is_file():
+        problems.append(f"the package has no {MODEL_FILE} defining {manifest.model.class_name}")
+    if not any((root / name).is_file() for name in REQUIREMENT_FILES):
+        problems.append(
+            "the package has no requirements.txt or environment.yaml (an empty "
+            "requirements.txt is fine)"
+        )
+    return problems

@@ -1,0 +1,164 @@
+"""Fixtures and helpers for plugin authors (a pytest plugin, loaded automatically).
+
+Fixtures: ``plugin_manager`` (a fresh, fully loaded manager), ``market`` (an empty market
+in a temporary folder using that manager). Helpers: :func:`register_plugin`,
+:func:`table_semantic_spec`, :func:`build_package` and :class:`ToySpecification`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pytest
+
+from learnware_dock.errors import SpecificationError
+from learnware_dock.hookspecs import hookimpl
+from learnware_dock.interfaces import StatSpecification
+from learnware_dock.market import Market
+from learnware_dock.package.writer import write_folder, zip_folder
+from learnware_dock.plugins import DockPluginManager, get_plugin_manager
+from learnware_dock.semantic import IOSpec, SemanticSpec
+
+
+@contextmanager
+def register_plugin(
+    pm: DockPluginManager, plugin: object, name: str | None = None
+) -> Iterator[object]:
+    """Register ``plugin`` (a module, class or object with hookimpls) for a ``with`` block."""
+    registered = pm.register(plugin, name=name)
+    pm.check_pending()
+    try:
+        yield plugin
+    finally:
+        pm.unregister(name=registered)
+
+
+@pytest.fixture
+def plugin_manager() -> DockPluginManager:
+    """A fresh plugin manager with installed and built-in plugins."""
+    return get_plugin_manager()
+
+
+@pytest.fixture
+def market(tmp_path: Path, plugin_manager: DockPluginManager) -> Iterator[Market]:
+    """An empty market in a temporary folder, using ``plugin_manager``."""
+    with Market(tmp_path / "market", plugin_manager=plugin_manager) as m:
+        yield m
+
+
+class ToySpecification(StatSpecification):
+    """A small real specification for tests: the per-feature mean and std of the data."""
+
+    name = "ToySpecification"
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.mean, self.std = mean, std
+
+    @classmethod
+    def generate(cls, X: Any, **options: Any) -> Self:
+        data = np.asarray(X, dtype=np.float64)
+        return cls(data.mean(axis=0), data.std(axis=0))
+
+    @property
+    def dimension(self) -> int:
+        return int(self.mean.shape[0])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.name, "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        try:
+            mean = np.asarray(data["mean"], dtype=np.float64)
+            std = np.asarray(data["std"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecificationError(f"ToySpecification needs numeric mean and std: {exc}") from exc
+        if mean.ndim != 1 or mean.shape != std.shape:
+            raise SpecificationError("ToySpecification mean and std must be vectors of one length")
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise SpecificationError("ToySpecification values must be finite (found NaN or inf)")
+        return cls(mean, std)
+
+    def dist(self, other: Self) -> float:
+        return float(np.sum((self.mean - other.mean) ** 2 + (self.std - other.std) ** 2))
+
+
+class ToySpecPlugin:
+    """Registers :class:`ToySpecification` (use with :func:`register_plugin`)."""
+
+    @hookimpl
+    def dock_register_specifications(self) -> list[type[StatSpecification]]:
+        return [ToySpecification]
+
+
+def table_semantic_spec(
+    name: str = "toy classifier", dimension: int = 4, classes: int = 2, **overrides: Any
+) -> SemanticSpec:
+    """A valid semantic spec for a Table / Classification learnware."""
+    fields: dict[str, Any] = {
+        "name": name,
+        "description": f"a {classes}-class classifier on {dimension} features",
+        "data": ("Table",),
+        "task": ("Classification",),
+        "library": ("Scikit-learn",),
+        "scenario": ("Education",),
+        "license": ("MIT",),
+        "input": IOSpec(dimension, {str(i): f"feature {i}" for i in range(dimension)}),
+        "output": IOSpec(classes, {str(i): f"class {i}" for i in range(classes)}),
+    }
+    fields.update(overrides)
+    return SemanticSpec(**fields)
+
+
+#: ``__init__.py`` of the packages built by :func:`build_package`: predicts the class
+#: whose centroid (stored as ``centroids.npy``) is nearest. Needs only numpy.
+CENTROID_MODEL = '''
+import os
+import numpy as np
+
+
+class CentroidModel:
+    def __init__(self, scale=1.0):
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.centroids = np.load(os.path.join(here, "centroids.npy")) * scale
+        self.input_shape = (self.centroids.shape[1],)
+        self.output_shape = (1,)
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        d = ((X[:, None, :] - self.centroids[None]) ** 2).sum(-1)
+        return d.argmin(axis=1)
+'''
+
+
+def build_package(
+    dest: Path,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    stat_specs: Mapping[str, StatSpecification] | None = None,
+) -> Path:
+    """Write a real, runnable learnware zip (a nearest-centroid classifier on ``X, y``).
+
+    ``stat_specs`` maps file names to specs; by default a :class:`ToySpecification`
+    of ``X``. Returns the path of the zip (``dest`` with ``.zip``).
+    """
+    import io
+
+    classes = np.unique(y)
+    centroids = np.stack([X[y == c].mean(axis=0) for c in classes])
+    buffer = io.BytesIO()
+    np.save(buffer, centroids, allow_pickle=False)
+    folder = write_folder(
+        dest.with_suffix(""),
+        model_source=CENTROID_MODEL,
+        class_name="CentroidModel",
+        stat_specs=stat_specs if stat_specs is not None else {"stat.json": ToySpecification.generate(X)},
+        files={"centroids.npy": buffer.getvalue()},
+        requirements="numpy\n",
+    )
+    return zip_folder(folder, dest.with_suffix(".zip"))

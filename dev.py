@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Developer entry point: the README's two quick-start commands.
+
+    python3 dev.py demo   # create .venv, install core + first-party plugins, run `dock demo`
+    python3 dev.py test   # create .venv, install tox, run every tox environment
+
+Needs only python3 with venv and pip. Extra arguments go to `dock demo` / `tox`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def run(*cmd: str | Path) -> None:
+    print("+", " ".join(map(str, cmd)), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT)
+
+
+def ensure_venv() -> None:
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+
+
+def editable_targets() -> list[str]:
+    """Core (with the demo extra) and every first-party plugin under plugins/."""
+    targets = ["-e", "./core[demo]"]
+    for plugin in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
+        targets += ["-e", f"./{plugin.parent.relative_to(ROOT).as_posix()}"]
+    return targets
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    pip = [BIN / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    try:
+        if argv[0] == "demo":
+            run(*pip, *editable_targets())
+            run(BIN / "dock", "demo", *argv[1:])
+        else:
+            run(*pip, "tox>=4.12")
+            run(BIN / "tox", *argv[1:])
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
