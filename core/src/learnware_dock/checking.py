@@ -24,9 +24,7 @@ def combine(checkers: Sequence[type[Checker]], results: Sequence[CheckResult]) -
     return Status.NONUSABLE
 
 
-def run_checkers(
-    submission: Submission, names: Sequence[str] | None = None
-) -> CheckReport:
+def run_checkers(submission: Submission, names: Sequence[str] | None = None) -> CheckReport:
     """Run the named checkers (default: all registered), in ``order``, and report.
 
     A checker that raises is recorded as INVALID with its error; an INVALID verdict stops
@@ -51,7 +49,9 @@ def run_checkers(
 def stat_spec_files(submission: Submission) -> tuple[NewStatSpec, ...]:
     """The checked submission's spec files, as stored (original bytes, anchor-compatible)."""
     return tuple(
-        NewStatSpec(e.class_name, e.file_name, package_file(submission.root, e.file_name).read_bytes())
+        NewStatSpec(
+            e.class_name, e.file_name, package_file(submission.root, e.file_name).read_bytes()
+        )
         for e in submission.manifest.stat_specifications
     )
 

@@ -26,7 +26,9 @@ app = typer.Typer(
 
 MarketOpt = Annotated[
     str | None,
-    typer.Option("--market", "-m", help="Market name (under $DOCK_HOME) or path.", envvar="DOCK_MARKET"),
+    typer.Option(
+        "--market", "-m", help="Market name (under $DOCK_HOME) or path.", envvar="DOCK_MARKET"
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -47,9 +49,7 @@ def _open(market: str | None, create: bool = True) -> Market:
     return Market.open(market, create=create)
 
 
-def _semantic(
-    semantic: Path | None, fields: dict[str, Any]
-) -> SemanticSpec:
+def _semantic(semantic: Path | None, fields: dict[str, Any]) -> SemanticSpec:
     from learnware_dock.semantic import IOSpec, SemanticSpec
 
     if semantic is not None:
@@ -85,7 +85,12 @@ def _result_json(result: SearchResult) -> dict[str, Any]:
         "searcher": result.searcher,
         "total": result.total,
         "singles": [
-            {"id": m.learnware.id, "name": m.learnware.name, "score": m.score, "distance": m.distance}
+            {
+                "id": m.learnware.id,
+                "name": m.learnware.name,
+                "score": m.score,
+                "distance": m.distance,
+            }
             for m in result.singles
         ],
         "mixtures": [
@@ -110,7 +115,8 @@ License = Annotated[str | None, typer.Option(help="License, e.g. MIT.")]
 InputDim = Annotated[int | None, typer.Option(help="Input dimension.")]
 OutputDim = Annotated[int | None, typer.Option(help="Output dimension.")]
 SemanticFile = Annotated[
-    Path | None, typer.Option("--semantic", "-s", help="Semantic spec JSON (learnware dict format).")
+    Path | None,
+    typer.Option("--semantic", "-s", help="Semantic spec JSON (learnware dict format)."),
 ]
 
 
@@ -141,7 +147,11 @@ def plugins(json_out: JsonOpt = False) -> None:
         detail = info.error or ", ".join(h.removeprefix("dock_") for h in info.hooks)
         style = {"failed": "red", "disabled": "dim"}.get(info.status, "")
         table.add_row(
-            info.name, info.distribution or info.source, info.version or "", info.status, detail,
+            info.name,
+            info.distribution or info.source,
+            info.version or "",
+            info.status,
+            detail,
             style=style,
         )
     console = _console()
@@ -198,9 +208,15 @@ def _print_report(report: Any) -> None:
 def check(
     package: Annotated[Path, typer.Argument(help="Learnware zip.")],
     semantic: SemanticFile = None,
-    name: Name = None, description: Description = None, data: Data = None, task: Task = None,
-    library: Library = None, scenario: Scenario = None, license: License = None,
-    input_dim: InputDim = None, output_dim: OutputDim = None,
+    name: Name = None,
+    description: Description = None,
+    data: Data = None,
+    task: Task = None,
+    library: Library = None,
+    scenario: Scenario = None,
+    license: License = None,
+    input_dim: InputDim = None,
+    output_dim: OutputDim = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -220,9 +236,15 @@ def check(
 def add(
     package: Annotated[Path, typer.Argument(help="Learnware zip.")],
     semantic: SemanticFile = None,
-    name: Name = None, description: Description = None, data: Data = None, task: Task = None,
-    library: Library = None, scenario: Scenario = None, license: License = None,
-    input_dim: InputDim = None, output_dim: OutputDim = None,
+    name: Name = None,
+    description: Description = None,
+    data: Data = None,
+    task: Task = None,
+    library: Library = None,
+    scenario: Scenario = None,
+    license: License = None,
+    input_dim: InputDim = None,
+    output_dim: OutputDim = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -263,8 +285,13 @@ def list_(
     for lw in rows:
         s = lw.semantic_spec
         table.add_row(
-            lw.id, lw.name, lw.status.name, ",".join(s.data or ()), ",".join(s.task or ()),
-            ",".join(r.type for r in lw.stat_specs), str(lw.version),
+            lw.id,
+            lw.name,
+            lw.status.name,
+            ",".join(s.data or ()),
+            ",".join(s.task or ()),
+            ",".join(r.type for r in lw.stat_specs),
+            str(lw.version),
         )
     _console().print(table)
 
@@ -304,8 +331,13 @@ def remove(
 
 @app.command()
 def search(
-    name: Name = None, description: Description = None, data: Data = None, task: Task = None,
-    library: Library = None, scenario: Scenario = None, license: License = None,
+    name: Name = None,
+    description: Description = None,
+    data: Data = None,
+    task: Task = None,
+    library: Library = None,
+    scenario: Scenario = None,
+    license: License = None,
     learnware_id: Annotated[list[str] | None, typer.Option("--id", help="Only these ids.")] = None,
     searcher: Annotated[str | None, typer.Option(help="Searcher name (default: best).")] = None,
     limit: Annotated[int, typer.Option(help="Results to show.")] = 10,
@@ -317,7 +349,9 @@ def search(
 
     spec = _semantic(None, locals())
     with _open(market, create=False) as m:
-        result = m.search(UserInfo(semantic_spec=spec, learnware_ids=learnware_id), searcher=searcher, limit=limit)
+        result = m.search(
+            UserInfo(semantic_spec=spec, learnware_ids=learnware_id), searcher=searcher, limit=limit
+        )
     if json_out:
         _emit(_result_json(result))
         return
@@ -330,7 +364,9 @@ def print_result(result: SearchResult) -> None:
     table = Table("rank", "id", "name", "score", "distance", title=f"{result.total} match(es)")
     for rank, match in enumerate(result.singles, 1):
         dist = "" if match.distance is None else f"{match.distance:.4g}"
-        table.add_row(str(rank), match.learnware.id, match.learnware.name, f"{match.score:.3f}", dist)
+        table.add_row(
+            str(rank), match.learnware.id, match.learnware.name, f"{match.score:.3f}", dist
+        )
     _console().print(table)
 
 

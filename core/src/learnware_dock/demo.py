@@ -69,6 +69,7 @@ def _semantic(classes: tuple[int, ...], kind: str, scenario: tuple[str, ...]) ->
         library=("Scikit-learn",),
         scenario=scenario,
         license=("MIT",),
+        model=("Others",),
         input=IOSpec(64, {str(i): f"pixel row {i // 8} column {i % 8}" for i in range(64)}),
         output=IOSpec(10, {str(i): f"digit {WORDS[i]}" for i in range(10)}),
     )
@@ -83,20 +84,24 @@ def _train(X: Any, y: Any, kind: str, seed: int) -> Any:
     return LogisticRegression(max_iter=500).fit(X, y)
 
 
-def build_demo_packages(workdir: Path, market: Market, seed: int = 0) -> list[tuple[Path, SemanticSpec]]:
+def build_demo_packages(
+    workdir: Path, market: Market, seed: int = 0
+) -> list[tuple[Path, SemanticSpec]]:
     """Train the demo learnwares and write their packages under ``workdir``."""
     try:
         import joblib
         import numpy as np
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise DockError(
-            "dock demo needs scikit-learn: pip install 'learnware-dock[demo]'"
-        ) from exc
+        raise DockError("dock demo needs scikit-learn: pip install 'learnware-dock[demo]'") from exc
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target
     specs_available = market.components.specifications
-    rkme = specs_available.get("RKMETableSpecification") if "RKMETableSpecification" in specs_available else None
+    rkme = (
+        specs_available.get("RKMETableSpecification")
+        if "RKMETableSpecification" in specs_available
+        else None
+    )
     rng = np.random.default_rng(seed)
     out = []
     for index, (classes, kind, scenario) in enumerate(LEARNWARES):
@@ -116,7 +121,9 @@ def build_demo_packages(workdir: Path, market: Market, seed: int = 0) -> list[tu
             files={"model.joblib": buffer.getvalue()},
             requirements="scikit-learn\njoblib\n",
         )
-        out.append((zip_folder(folder, workdir / f"lw{index}.zip"), _semantic(classes, kind, scenario)))
+        out.append(
+            (zip_folder(folder, workdir / f"lw{index}.zip"), _semantic(classes, kind, scenario))
+        )
     return out
 
 
@@ -140,7 +147,10 @@ def run_demo(market_name: str, *, fresh: bool = True, console: Any) -> Market:
     table = Table("id", "name", "status", "scenario", "specs", title=f"market {root}")
     for lw in market.list():
         table.add_row(
-            lw.id, lw.name, lw.status.name, ", ".join(lw.semantic_spec.scenario or ()),
+            lw.id,
+            lw.name,
+            lw.status.name,
+            ", ".join(lw.semantic_spec.scenario or ()),
             ", ".join(r.type for r in lw.stat_specs) or "-",
         )
     console.print(table)

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """Every hook a learnware-dock plugin can implement, and nothing else.
 
 Registration hooks return one class or a list of classes; each class has a unique
@@ -31,9 +32,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def dock_register_specifications() -> (
-    type[StatSpecification] | Sequence[type[StatSpecification]]
-):
+def dock_register_specifications() -> type[StatSpecification] | Sequence[type[StatSpecification]]:
     """Register statistical specification types (for example ``RKMETableSpecification``).
 
     Called when a registry of specifications is first needed. The class ``name`` is the

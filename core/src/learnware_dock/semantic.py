@@ -19,7 +19,7 @@ import attrs
 
 from learnware_dock.errors import SemanticError
 
-KeyType = Literal["Class", "Tag", "String"]
+KeyType = Literal["Class", "Tag", "Optional", "String"]
 
 #: key -> (attribute name, Type) for the keys with a value list or string.
 FIELDS: dict[str, tuple[str, KeyType]] = {
@@ -28,7 +28,7 @@ FIELDS: dict[str, tuple[str, KeyType]] = {
     "Library": ("library", "Class"),
     "Scenario": ("scenario", "Tag"),
     "License": ("license", "Class"),
-    "Model": ("model", "Class"),
+    "Model": ("model", "Optional"),
     "Name": ("name", "String"),
     "Description": ("description", "String"),
 }
@@ -44,6 +44,7 @@ DEFAULT_VALUES: dict[str, tuple[str, ...]] = {
         "Feature Extraction",
         "Segmentation",
         "Object Detection",
+        "Text Generation",
         "Others",
     ),
     "Library": ("Scikit-learn", "PyTorch", "TensorFlow", "Others"),
@@ -78,13 +79,24 @@ DEFAULT_VALUES: dict[str, tuple[str, ...]] = {
         "AFL-3.0",
         "CC-BY-4.0",
         "CC-BY-SA-4.0",
-        "CC-BY-NC-4.0",
-        "CC0-1.0",
         "Others",
     ),
-    "Model": ("Base", "Others"),
+    "Model": ("Base Model", "Fine-tuned Model", "PEFT Model", "Others"),
 }
 NEEDS_OUTPUT = frozenset({"Classification", "Regression"})
+#: tasks the `learnware` package allows per data type.
+TASKS_FOR_DATA = {
+    "Table": ("Classification", "Regression", "Feature Extraction", "Others"),
+    "Image": (
+        "Classification",
+        "Regression",
+        "Feature Extraction",
+        "Segmentation",
+        "Object Detection",
+        "Others",
+    ),
+    "Text": ("Classification", "Regression", "Feature Extraction", "Text Generation", "Others"),
+}
 
 
 @attrs.frozen
@@ -215,8 +227,10 @@ class SemanticSpec:
     def validate(self, vocabulary: Vocabulary | None = None) -> SemanticSpec:
         """Check a *submitted* spec against the vocabulary and the anchor's cardinality rules.
 
-        Class keys hold exactly one value, Tag keys one or more, Input is required for
-        Table data and Output for Classification/Regression. Returns ``self``.
+        Class keys (and Optional ones, when present) hold exactly one value, Tag keys one
+        or more; the task must suit the data type; Input is required for Table data and
+        Output for Classification/Regression (classification: more than one class).
+        Unlike the `learnware` package, Model may be left out. Returns ``self``.
         """
         vocabulary = vocabulary or Vocabulary.default()
         for key in REQUIRED:
@@ -229,9 +243,10 @@ class SemanticSpec:
             values = getattr(self, attr)
             if kind == "String" or values is None:
                 continue
-            if kind == "Class" and len(values) != 1:
+            if kind in ("Class", "Optional") and len(values) != 1:
                 raise SemanticError(
-                    f"semantic spec {key} is a Class: it needs exactly one value, got {list(values)}"
+                    f"semantic spec {key} is a Class: it needs exactly one value, "
+                    f"got {list(values)}"
                 )
             if kind == "Tag" and not values:
                 raise SemanticError(f"semantic spec {key} is a Tag: it needs at least one value")
@@ -242,6 +257,14 @@ class SemanticSpec:
                         f"semantic spec {key} value {value!r} is not in the vocabulary; "
                         f"allowed: {', '.join(allowed)}"
                     )
+        data, task = (self.data or ("",))[0], (self.task or ("",))[0]
+        if data in TASKS_FOR_DATA and task not in TASKS_FOR_DATA[data]:
+            raise SemanticError(
+                f"semantic spec Task {task!r} does not suit {data} data; "
+                f"use one of {', '.join(TASKS_FOR_DATA[data])}"
+            )
+        if task == "Classification" and self.output is not None and self.output.dimension < 2:
+            raise SemanticError("semantic spec Output.Dimension must be > 1 for Classification")
         if "Table" in (self.data or ()) and self.input is None:
             raise SemanticError("semantic spec needs 'Input' (Dimension) for Table data")
         if NEEDS_OUTPUT & set(self.task or ()) and self.output is None:

@@ -107,6 +107,7 @@ def table_semantic_spec(
         "library": ("Scikit-learn",),
         "scenario": ("Education",),
         "license": ("MIT",),
+        "model": ("Others",),
         "input": IOSpec(dimension, {str(i): f"feature {i}" for i in range(dimension)}),
         "output": IOSpec(classes, {str(i): f"class {i}" for i in range(classes)}),
     }
@@ -116,7 +117,7 @@ def table_semantic_spec(
 
 #: ``__init__.py`` of the packages built by :func:`build_package`: predicts the class
 #: whose centroid (stored as ``centroids.npy``) is nearest. Needs only numpy.
-CENTROID_MODEL = '''
+CENTROID_MODEL = """
 import os
 import numpy as np
 
@@ -132,7 +133,7 @@ class CentroidModel:
         X = np.asarray(X, dtype=float)
         d = ((X[:, None, :] - self.centroids[None]) ** 2).sum(-1)
         return d.argmin(axis=1)
-'''
+"""
 
 
 def build_package(
@@ -157,7 +158,9 @@ def build_package(
         dest.with_suffix(""),
         model_source=CENTROID_MODEL,
         class_name="CentroidModel",
-        stat_specs=stat_specs if stat_specs is not None else {"stat.json": ToySpecification.generate(X)},
+        stat_specs=stat_specs
+        if stat_specs is not None
+        else {"stat.json": ToySpecification.generate(X)},
         files={"centroids.npy": buffer.getvalue()},
         requirements="numpy\n",
     )

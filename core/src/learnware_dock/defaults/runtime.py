@@ -17,7 +17,7 @@ import numpy as np
 
 from learnware_dock.errors import ContainerError
 from learnware_dock.interfaces import Container, LoadedModel
-from learnware_dock.package.manifest import MODEL_FILE, Manifest
+from learnware_dock.package.manifest import Manifest
 
 _counter = itertools.count()
 
@@ -58,7 +58,7 @@ class InProcessContainer(Container):
 
     def load(self, root: Path, manifest: Manifest, **options: Any) -> LoadedModel:
         module_name = f"_dock_learnware_{next(_counter)}"
-        init = root / MODEL_FILE
+        init = root / manifest.model.module_path
         spec = importlib.util.spec_from_file_location(
             module_name, init, submodule_search_locations=[str(root)]
         )

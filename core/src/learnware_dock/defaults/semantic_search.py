@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from rapidfuzz import fuzz, process
 
-from learnware_dock.domain import SearchResult, SingleMatch, UserInfo
+from learnware_dock.domain import Learnware, SearchResult, SingleMatch, UserInfo
 from learnware_dock.interfaces import Searcher
 from learnware_dock.semantic import FIELDS, SemanticSpec
 
@@ -95,7 +95,7 @@ class SemanticSearcher(Searcher):
         """
         found, _ = self.candidates(user_info, fuzzy_cutoff=fuzzy_cutoff)
         page = found[offset : offset + limit]
-        learnwares = self.market.organizer.get_many([i for i, _, _ in page])
+        learnwares: list[Learnware] = self.market.organizer.get_many([i for i, _, _ in page])
         singles = tuple(
             SingleMatch(lw, score=score, distance=rank)
             for lw, (_, rank, score) in zip(learnwares, page, strict=True)

@@ -14,6 +14,7 @@ Ids come from an AUTOINCREMENT key and are never reused.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import sqlite3
@@ -121,7 +122,7 @@ class SQLiteOrganizer(Organizer):
                 self.db.enable_wal()
             self.db.executescript(_SCHEMA)
             if "learnwares_fts" not in self.db.table_names():
-                self.db["learnwares"].enable_fts(
+                self.db.table("learnwares").enable_fts(
                     ["name", "description", "io_text"],
                     fts_version="FTS5",
                     create_triggers=True,
@@ -192,10 +193,12 @@ class SQLiteOrganizer(Organizer):
             if kind != "String"
             for value in new.semantic_spec.values_of(key)
         ]
-        self.db["tags"].insert_all(tags)
-        self.db["stat_specs"].insert_all([{"learnware_id": number, **s} for s in specs])
+        self.db.table("tags").insert_all(tags)
+        self.db.table("stat_specs").insert_all([{"learnware_id": number, **s} for s in specs])
 
-    def _insert(self, new: NewLearnware, sha: str, package: str, specs: list[dict[str, str]]) -> int:
+    def _insert(
+        self, new: NewLearnware, sha: str, package: str, specs: list[dict[str, str]]
+    ) -> int:
         """Commit the rows of a new learnware in one transaction; return its number."""
         now = _now()
         with self.db.conn:
@@ -264,7 +267,7 @@ class SQLiteOrganizer(Organizer):
             report=report,
         )
 
-    def _load(self, where: str, params: Sequence[Any]) -> list[Learnware]:
+    def _load(self, where: str, params: Sequence[Any]) -> builtins.list[Learnware]:
         rows = list(self.db.query(f"SELECT * FROM learnwares {where}", params))
         if not rows:
             return []
@@ -287,7 +290,7 @@ class SQLiteOrganizer(Organizer):
             raise UnknownLearnwareError(f"no learnware {learnware_id!r} in market {self.root}")
         return found[0]
 
-    def get_many(self, ids: Sequence[str]) -> list[Learnware]:
+    def get_many(self, ids: Sequence[str]) -> builtins.list[Learnware]:
         numbers = [parse_id(i) for i in ids]
         by_id: dict[int, Learnware] = {}
         for chunk in range(0, len(numbers), 900):
@@ -301,7 +304,7 @@ class SQLiteOrganizer(Organizer):
 
     def list(
         self, status: Status | None = None, limit: int | None = None, offset: int = 0
-    ) -> list[Learnware]:
+    ) -> builtins.list[Learnware]:
         where, params = ("WHERE status = ?", [int(status)]) if status is not None else ("", [])
         return self._load(f"{where} ORDER BY id LIMIT ? OFFSET ?", [*params, limit or -1, offset])
 
@@ -317,8 +320,9 @@ class SQLiteOrganizer(Organizer):
         text: str | None = None,
         ids: Sequence[str] | None = None,
         limit: int | None = None,
-    ) -> list[tuple[str, float | None]]:
-        clauses, params = [], []
+    ) -> builtins.list[tuple[str, float | None]]:
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
         for key, values in filters.items():
             if not values:
                 continue  # an empty user value is a wildcard

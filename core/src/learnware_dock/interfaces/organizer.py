@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -128,7 +129,7 @@ class Organizer(ABC):
     @abstractmethod
     def list(
         self, status: Status | None = None, limit: int | None = None, offset: int = 0
-    ) -> list[Learnware]:
+    ) -> builtins.list[Learnware]:
         """Learnwares in id order, optionally only those with ``status``."""
 
     @abstractmethod
@@ -142,7 +143,7 @@ class Organizer(ABC):
         text: str | None = None,
         ids: Sequence[str] | None = None,
         limit: int | None = None,
-    ) -> list[tuple[str, float | None]]:
+    ) -> builtins.list[tuple[str, float | None]]:
         """Ids matching every filter (and ``text``), best first, with the raw text rank."""
 
     @abstractmethod
@@ -153,7 +154,7 @@ class Organizer(ABC):
     def read_stat_spec(self, ref: Any) -> dict[str, Any]:
         """The stored JSON content of a learnware's statistical spec."""
 
-    def get_many(self, ids: Sequence[str]) -> list[Learnware]:
+    def get_many(self, ids: Sequence[str]) -> builtins.list[Learnware]:
         """Several learnwares, in the order of ``ids``."""
         return [self.get(i) for i in ids]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from learnware_dock.domain import SearchResult, UserInfo
 
@@ -49,5 +49,8 @@ class Searcher(ABC):
         return True
 
     @abstractmethod
-    def search(self, user_info: UserInfo, **options: Any) -> SearchResult:
-        """Return ranked matches, best first."""
+    def search(self, user_info: UserInfo, *, limit: int = 10) -> SearchResult:
+        """Return at most ``limit`` ranked matches, best first.
+
+        Subclasses add their own keyword-only options, each with a default.
+        """

@@ -26,10 +26,11 @@ def _relative_file(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
 
 @attrs.frozen
 class ModelEntry:
-    """``model:`` — the class in ``__init__.py`` and its constructor arguments."""
+    """``model:`` — the class in ``module_path`` and its constructor arguments."""
 
     class_name: str
     kwargs: dict[str, Any] = attrs.field(factory=dict)
+    module_path: str = attrs.field(default=MODEL_FILE, validator=_relative_file)
 
 
 @attrs.frozen
@@ -65,19 +66,27 @@ class Manifest:
 
     @classmethod
     def read(cls, root: Path) -> Manifest:
-        """Parse ``root/learnware.yaml`` with ``yaml.safe_load`` (no python tags)."""
+        """Parse ``root/learnware.yaml`` safely (:class:`ManifestLoader`: no python objects)."""
         path = root / MANIFEST
         if not path.is_file():
             raise PackageError(f"the package has no {MANIFEST} at its top level")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=ManifestLoader)
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise PackageError(f"{MANIFEST} is not safe, valid YAML: {exc}") from exc
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": {"class_name": self.model.class_name, "kwargs": dict(self.model.kwargs)},
+            "model": {
+                "class_name": self.model.class_name,
+                "kwargs": dict(self.model.kwargs),
+                **(
+                    {}
+                    if self.model.module_path == MODEL_FILE
+                    else {"module_path": self.model.module_path}
+                ),
+            },
             "stat_specifications": [
                 {
                     "module_path": s.module_path,
@@ -94,3 +103,17 @@ class Manifest:
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
+
+
+class ManifestLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` plus ``!!python/tuple``, which the `learnware` package's own
+    templates write for shapes. It builds a plain tuple: no object, no code. Every other
+    python tag is still refused."""
+
+
+def _tuple(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[Any, ...]:
+    assert isinstance(node, yaml.SequenceNode)
+    return tuple(loader.construct_sequence(node, deep=True))
+
+
+ManifestLoader.add_constructor("tag:yaml.org,2002:python/tuple", _tuple)

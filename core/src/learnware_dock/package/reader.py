@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from learnware_dock.errors import DockError, PackageError
-from learnware_dock.package.manifest import MODEL_FILE, REQUIREMENT_FILES, Manifest
+from learnware_dock.package.manifest import REQUIREMENT_FILES, Manifest
 from learnware_dock.package.safezip import Limits, extract
 
 
@@ -72,8 +72,9 @@ def load_stat_specs(root: Path, manifest: Manifest, registry: Any) -> dict[str, 
 def check_layout(root: Path, manifest: Manifest) -> list[str]:
     """Structural problems of an extracted package (empty list when fine)."""
     problems = []
-    if not (root / MODEL_FILE).is_file():
-        problems.append(f"the package has no {MODEL_FILE} defining {manifest.model.class_name}")
+    module = manifest.model.module_path
+    if not (root / module).is_file():
+        problems.append(f"the package has no {module} defining {manifest.model.class_name}")
     if not any((root / name).is_file() for name in REQUIREMENT_FILES):
         problems.append(
             "the package has no requirements.txt or environment.yaml (an empty "

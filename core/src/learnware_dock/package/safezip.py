@@ -53,9 +53,7 @@ class _Budget:
             raise PackageError(f"{self.archive.name}: duplicate member name {key!r}")
         self.seen.add(key)
         if count > self.limits.max_members:
-            raise PackageError(
-                f"{self.archive.name}: more than {self.limits.max_members} members"
-            )
+            raise PackageError(f"{self.archive.name}: more than {self.limits.max_members} members")
         self.add(size)
         return path
 
@@ -77,7 +75,7 @@ def _extract_zip(archive: Path, dest: Path, limits: Limits) -> None:
         infos = zf.infolist()
         budget = _Budget(archive, limits)
         for count, info in enumerate(infos, 1):
-            path = budget.member(info.filename.rstrip("/") or info.filename, info.file_size, count)
+            budget.member(info.filename.rstrip("/") or info.filename, info.file_size, count)
             kind = stat.S_IFMT(info.external_attr >> 16)
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise PackageError(f"{archive.name}: member {info.filename!r} is a link or device")
@@ -116,7 +114,7 @@ def _extract_zip(archive: Path, dest: Path, limits: Limits) -> None:
 
 def _extract_tar(archive: Path, dest: Path, limits: Limits) -> None:
     try:
-        tf = tarfile.open(archive)
+        tf = tarfile.open(archive)  # noqa: SIM115  (closed by the with below)
     except (tarfile.TarError, OSError) as exc:
         raise PackageError(f"{archive.name} is not a readable tar archive: {exc}") from exc
     with tf:

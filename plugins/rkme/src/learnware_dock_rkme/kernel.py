@@ -10,7 +10,7 @@ from learnware_dock.errors import SpecificationError
 def gaussian_kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma * ||a_i - b_j||^2)`` for every pair of rows."""
     sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.exp(-gamma * np.maximum(sq, 0.0))
+    return np.asarray(np.exp(-gamma * np.maximum(sq, 0.0)))
 
 
 def simplex_weights(gram: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -19,9 +19,7 @@ def simplex_weights(gram: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     k = gram.shape[0]
     P = gram + 1e-10 * np.eye(k)
-    solution = solve_qp(
-        P, -target, A=np.ones((1, k)), b=np.ones(1), lb=np.zeros(k), solver="daqp"
-    )
+    solution = solve_qp(P, -target, A=np.ones((1, k)), b=np.ones(1), lb=np.zeros(k), solver="daqp")
     if solution is None or not np.isfinite(solution).all():
         raise SpecificationError("the simplex QP for RKME weights did not converge")
     weights = np.clip(solution, 0.0, None)

@@ -90,17 +90,18 @@ class RKMETableSpecification(StatSpecification):
         return int(self.z.shape[1])
 
     def to_json(self) -> dict[str, Any]:
+        """The `learnware` package's key order: z, beta, gamma, num_points, type."""
         return {
-            "type": self.name,
-            "gamma": self.gamma,
-            "num_points": self.num_points,
             "z": self.z.tolist(),
             "beta": self.beta.tolist(),
+            "gamma": self.gamma,
+            "num_points": self.num_points,
+            "type": self.name,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        missing = [k for k in ("z", "beta", "gamma") if k not in data]
+        missing = [k for k in ("z", "beta") if k not in data]  # as the anchor: gamma defaults
         if missing:
             raise SpecificationError(f"RKME JSON is missing {', '.join(missing)}")
         kind = data.get("type", cls.name)
@@ -109,7 +110,7 @@ class RKMETableSpecification(StatSpecification):
         try:
             z = np.asarray(data["z"], dtype=np.float64)
             beta = np.asarray(data["beta"], dtype=np.float64).reshape(-1)
-            gamma = float(data["gamma"])
+            gamma = float(data.get("gamma", DEFAULT_GAMMA))
             num_points = int(data.get("num_points", 0) or 0)
         except (TypeError, ValueError) as exc:
             raise SpecificationError(f"RKME JSON holds non-numeric values: {exc}") from exc
