@@ -136,7 +136,7 @@ def plugins(json_out: JsonOpt = False) -> None:
     pm = get_plugin_manager()
     infos = list_plugins(pm)
     components = Components(pm)
-    registered = {kind: Components._collect(components, kind).names() for kind in KINDS}
+    registered = {f"{kind}s": Components._collect(components, kind).names() for kind in KINDS}
     if json_out:
         _emit({"plugins": [vars_of(i) for i in infos], "components": registered})
         return
@@ -157,7 +157,7 @@ def plugins(json_out: JsonOpt = False) -> None:
     console = _console()
     console.print(table)
     for kind, names in registered.items():
-        console.print(f"[bold]{kind}s[/]: {', '.join(names) or '-'}")
+        console.print(f"[bold]{kind}[/]: {', '.join(names) or '-'}")
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
@@ -383,22 +383,24 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors and exit code 1, tracebacks only with ``--debug``."""
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="dock", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        return 1
+        code = app(args=args, prog_name="dock", standalone_mode=False)
     except DockError as exc:
         if "--debug" in args:
             raise
         sys.stderr.write(f"error: {exc}\n")
         return 1
-    return 0
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 1
+    except Exception as exc:
+        # usage errors (typer may vendor click, so match the interface, not the class)
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            return exit_code
+        raise
+    return code if isinstance(code, int) else 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.v import format_exception
 import yaml
 
 from learnware_dock.errors import PackageError
@@ -58,7 +59,7 @@ class Manifest:
             return _converter.structure(data, cls)
         except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
             details = (
-                "; ".join(cattrs.transform_error(exc, path=source))
+                "; ".join(cattrs.transform_error(exc, path=source, format_exception=_describe))
                 if isinstance(exc, cattrs.BaseValidationError)
                 else str(exc)
             )
@@ -103,6 +104,13 @@ class Manifest:
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
+
+
+def _describe(exc: BaseException, type_: type | None) -> str:
+    """cattrs' wording, but keep our validators' own messages."""
+    if type(exc) is ValueError and exc.args:
+        return str(exc)
+    return format_exception(exc, type_)
 
 
 class ManifestLoader(yaml.SafeLoader):

@@ -1,0 +1,561 @@
+"""Market benchmark: add throughput, open time and semantic search latency, ours vs a baseline.
+
+Run ``python benchmarks/bench_market.py`` (``--quick`` for a CI smoke run at N=200,
+``--sizes 1000,10000`` to choose N). One side-by-side table is printed, raw figures go to
+``benchmarks/results/bench_market.json``; everything else lives in a temporary folder that
+is deleted at the end. Nothing is cached between runs.
+
+Baseline, "folder-per-learnware": the way the ``learnware`` package (LAMDA, 0.4) runs its
+market. Each learnware is a folder holding its zip, its semantic spec JSON and its stat
+spec JSON; opening the market (``reload_market``) reads every learnware back; semantic
+search is a Python loop over all learnwares, checking each Class/Tag rule and doing a
+case-insensitive substring match of the query over name and description, with a rapidfuzz
+``partial_ratio`` fallback when nothing matches exactly (``EasyFuzzSemanticSearcher``).
+The baseline is *generous*: opening only parses JSON (the real one also parses each
+``learnware.yaml`` and imports each learnware's model), and its Class rule is the dock's
+(any of the user's values, where the real one compares only the first).
+
+How the markets are filled: for each N, N - S learnwares are inserted directly (ours:
+``market.organizer.add``, which skips the checker but still writes the files, with fsync,
+and the rows; baseline: the folder files), then S real, distinct packages go through
+``Market.add(..., checkers=["package"])`` / the baseline's add (unzip, parse the yaml,
+load and validate each stat spec, write) and are timed: that is the add throughput.
+Every learnware has distinct package bytes and spec bytes, so no deduplication helps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import pstats
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from learnware_dock_rkme import RKMETableSpecification
+from rapidfuzz import fuzz
+
+import learnware_dock
+from learnware_dock import CheckReport, CheckResult, Market, SemanticSpec, Status, UserInfo
+from learnware_dock.interfaces import NewLearnware, NewStatSpec
+from learnware_dock.semantic import DEFAULT_VALUES, IOSpec
+from learnware_dock.testing import build_package
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_market.json"
+DIM = 8  # features per learnware
+RKME_K = 10  # RKME points per stat spec (small: generous to the baseline, which parses it)
+OPENS = 5
+ROUNDS = 3  # each query runs ROUNDS times (after one warm-up pass); its median counts
+GOAL_OPEN_MS, GOAL_SEARCH_MS, GOAL_N = 1000.0, 50.0, 10_000
+SPEC_TYPE = RKMETableSpecification.name
+
+# -- a realistic corpus of semantic specs ---------------------------------------------------
+DOMAIN: dict[str, list[str]] = {
+    "Business": ["sales", "customer", "churn", "retail", "demand", "marketing", "inventory"],
+    "Financial": ["credit", "loan", "fraud", "stock", "risk", "transaction", "default"],
+    "Health": ["patient", "diagnosis", "diabetes", "heart", "clinical", "readmission", "tumor"],
+    "Politics": ["election", "poll", "policy", "vote", "legislation", "campaign", "survey"],
+    "Computer": ["network", "intrusion", "server", "latency", "malware", "log", "workload"],
+    "Internet": ["click", "advertising", "session", "recommendation", "spam", "web", "query"],
+    "Traffic": ["vehicle", "congestion", "road", "accident", "taxi", "trip", "parking"],
+    "Nature": ["weather", "rainfall", "species", "wildfire", "pollution", "climate", "ocean"],
+    "Fashion": ["clothing", "size", "style", "apparel", "trend", "fabric", "footwear"],
+    "Industry": ["machine", "failure", "sensor", "maintenance", "production", "defect", "energy"],
+    "Agriculture": ["crop", "yield", "soil", "irrigation", "harvest", "livestock", "pest"],
+    "Education": ["student", "grade", "dropout", "exam", "course", "enrollment", "school"],
+    "Entertainment": ["movie", "music", "rating", "game", "audience", "ticket", "song"],
+    "Architecture": ["building", "housing", "price", "construction", "floor", "rent", "material"],
+    "Others": ["generic", "tabular", "benchmark", "synthetic", "miscellaneous", "toy", "baseline"],
+}
+TASK_WORD = {
+    "Classification": ["classifier", "detector", "predictor"],
+    "Regression": ["regressor", "forecaster", "estimator"],
+    "Feature Extraction": ["encoder", "embedding"],
+    "Segmentation": ["segmenter"],
+    "Object Detection": ["detector"],
+    "Others": ["model"],
+}
+REGIONS = ["European", "Asian", "US", "regional", "national", "urban", "rural", "global"]
+METHODS = ["gradient boosted trees", "a random forest", "a small MLP", "logistic regression",
+           "a linear model", "LightGBM", "a CNN", "an ensemble of trees"]
+SCENARIOS = DEFAULT_VALUES["Scenario"]
+SCENARIO_W = [1.0 / (i + 1) ** 0.7 for i in range(len(SCENARIOS))]  # some tags are common
+
+
+def pick(rng: random.Random, values: Sequence[str], weights: Sequence[float]) -> str:
+    return rng.choices(values, weights)[0]
+
+
+def make_semantic(rng: random.Random, classes: int = 2) -> SemanticSpec:
+    """A valid, varied semantic spec: Class/Tag values with skewed frequencies, real text."""
+    data = pick(rng, ["Table", "Image", "Text"], [0.7, 0.2, 0.1])
+    task = pick(rng, list(TASK_WORD), [0.5, 0.35, 0.05, 0.03, 0.03, 0.04])
+    library = pick(rng, DEFAULT_VALUES["Library"], [0.5, 0.3, 0.15, 0.05])
+    licence = pick(rng, ["MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0", "CC-BY-4.0"],
+                   [0.4, 0.3, 0.1, 0.1, 0.1])
+    scenario = tuple(dict.fromkeys(rng.choices(SCENARIOS, SCENARIO_W, k=rng.randint(1, 3))))
+    words = DOMAIN[scenario[0]]
+    w1, w2, w3 = rng.sample(words, 3)
+    region = rng.choice(REGIONS)
+    name = f"{region} {w1} {w2} {rng.choice(TASK_WORD[task])}"
+    extra = " and ".join(rng.choice(DOMAIN[s]) for s in scenario[1:]) or rng.choice(words)
+    description = (
+        f"Predicts {w1} {w2} from {rng.randint(2, 90)}k {region.lower()} {w3} records "
+        f"({rng.randint(2005, 2024)}), trained with {rng.choice(METHODS)} using {library}. "
+        f"Useful for {extra} analysis; inputs are {DIM} numeric {w3} features."
+    )
+    inputs = {str(i): f"{rng.choice(words)} indicator {i}" for i in range(DIM)}
+    output = IOSpec(classes, {str(i): f"class {i}" for i in range(classes)})
+    return SemanticSpec(
+        name=name, description=description, data=(data,), task=(task,), library=(library,),
+        scenario=scenario, license=(licence,), input=IOSpec(DIM, inputs),
+        output=output if task in ("Classification", "Regression") else None,
+    )
+
+
+def typo(rng: random.Random, text: str) -> str:
+    """Drop or swap one inner letter of every word of 4+ letters ("credit" -> "crdeit")."""
+    out = []
+    for word in text.split():
+        if len(word) >= 4:
+            i = rng.randint(1, len(word) - 3)
+            word = (word[:i] + word[i + 1] + word[i] + word[i + 2:] if rng.random() < 0.5
+                    else word[:i] + word[i + 1:])
+        out.append(word)
+    return " ".join(out)
+
+
+def make_queries(rng: random.Random, n: int) -> list[tuple[str, SemanticSpec]]:
+    """~n queries in four kinds: tags only, text only, tags + text, misspelled text."""
+    def tags() -> dict[str, Any]:
+        options: list[dict[str, Any]] = [
+            {"scenario": (rng.choice(SCENARIOS),)},
+            {"scenario": tuple(rng.sample(SCENARIOS, 2))},
+            {"data": ("Image",)},
+            {"data": ("Table",), "task": ("Regression",)},
+            {"task": ("Classification",), "library": ("PyTorch",)},
+            {"data": ("Table",), "task": ("Classification",), "scenario": (rng.choice(SCENARIOS),)},
+            {"license": ("MIT",), "library": ("Scikit-learn",), "scenario": ("Financial",)},
+            {"data": ("Text",), "task": ("Classification",)},
+        ]
+        return rng.choice(options)
+
+    def text() -> str:
+        scenario = rng.choice(SCENARIOS)
+        words = rng.sample(DOMAIN[scenario], 2)
+        return rng.choice([words[0], " ".join(words), f"{rng.choice(REGIONS)} {words[0]}"])
+
+    queries: list[tuple[str, SemanticSpec]] = []
+    for i in range(n):
+        kind = ("tags", "text", "tags+text", "fuzzy")[i % 4]
+        if kind == "tags":
+            queries.append((kind, SemanticSpec(**tags())))
+        elif kind == "text":
+            queries.append((kind, SemanticSpec(name=text())))
+        elif kind == "tags+text":
+            queries.append((kind, SemanticSpec(name=text(), **tags())))
+        else:
+            scenario = rng.choice(SCENARIOS)
+            phrase = " ".join(rng.sample(DOMAIN[scenario], 2))
+            queries.append((kind, SemanticSpec(name=typo(rng, phrase))))
+    return queries
+
+
+# -- package material -----------------------------------------------------------------------
+def build_real_packages(dest: Path, count: int, seed: int) -> list[Path]:
+    """``count`` distinct, real learnware zips, each with its own RKME spec."""
+    rng = np.random.default_rng(seed)
+    zips = []
+    for i in range(count):
+        X = rng.normal(loc=rng.normal(size=DIM), size=(200, DIM))
+        y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+        spec = RKMETableSpecification.generate(X, K=RKME_K, seed=seed + i)
+        zips.append(build_package(dest / f"pkg-{seed}-{i}", X, y, stat_specs={"rkme.json": spec}))
+    return zips
+
+
+def distinct_zip(template: bytes, tag: int) -> bytes:
+    """The template zip with a zip comment, so that its bytes (and sha256) are unique."""
+    if template[-22:-18] != b"PK\x05\x06":
+        raise ValueError("template zip must end with an end-of-central-directory, no comment")
+    comment = f"bench {tag}".encode()
+    return template[:-2] + len(comment).to_bytes(2, "little") + comment
+
+
+def distinct_spec(template: dict[str, Any], rng: np.random.Generator) -> bytes:
+    z = np.asarray(template["z"]) + rng.normal(scale=1e-3, size=np.shape(template["z"]))
+    return json.dumps({**template, "z": z.tolist()}).encode()
+
+
+# -- the baseline ---------------------------------------------------------------------------
+class FolderMarket:
+    """Folder-per-learnware market, as the ``learnware`` package keeps one (see the top)."""
+
+    def __init__(self, root: Path) -> None:
+        """Open = list the folders and read every learnware back (``reload_market``)."""
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.items: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        for entry in sorted(os.scandir(root), key=lambda e: e.name):
+            with open(os.path.join(entry.path, "learnware.json"), encoding="utf-8") as fh:
+                meta = json.load(fh)
+            stats = {}
+            for type_name, file_name in meta["stat_specs"].items():
+                with open(os.path.join(entry.path, file_name), encoding="utf-8") as fh:
+                    stats[type_name] = json.load(fh)
+            self.items.append((entry.name, meta["semantic_spec"], stats))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def write(self, zip_bytes: bytes, semantic: dict[str, Any], specs: dict[str, bytes]) -> str:
+        lid = f"{len(self.items):08d}"
+        folder = self.root / lid
+        folder.mkdir()
+        (folder / "package.zip").write_bytes(zip_bytes)
+        files = {type_name: f"{type_name}.json" for type_name in specs}
+        for type_name, content in specs.items():
+            (folder / files[type_name]).write_bytes(content)
+        meta = {"semantic_spec": semantic, "stat_specs": files}
+        (folder / "learnware.json").write_text(json.dumps(meta), encoding="utf-8")
+        self.items.append((lid, semantic, {k: json.loads(v) for k, v in specs.items()}))
+        return lid
+
+    def add(self, package: Path, semantic: dict[str, Any]) -> str:
+        """Unzip, parse learnware.yaml, load and validate each stat spec, then store."""
+        work = Path(tempfile.mkdtemp(prefix="bl-", dir=self.root.parent))
+        try:
+            with zipfile.ZipFile(package) as zf:
+                zf.extractall(work)
+            manifest = yaml.safe_load((work / "learnware.yaml").read_text(encoding="utf-8"))
+            specs = {}
+            for entry in manifest["stat_specifications"]:
+                content = (work / entry["file_name"]).read_bytes()
+                RKMETableSpecification.from_json(json.loads(content))  # same validation as ours
+                specs[entry["class_name"]] = content
+            return self.write(package.read_bytes(), semantic, specs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def search(self, query: dict[str, Any], min_score: float = 75.0) -> list[str]:
+        """Loop over every learnware: Class/Tag rules, then substring, then fuzzy on the name."""
+        tagged = []
+        for lid, spec, _ in self.items:
+            for key, entry in query.items():
+                wanted = entry.get("Values", "")
+                if not wanted or entry["Type"] == "String":
+                    continue  # empty = wildcard
+                if not set(wanted) & set(spec.get(key, {}).get("Values", ())):
+                    break
+            else:
+                tagged.append((lid, spec))
+        text = query.get("Name", {}).get("Values", "").lower()
+        if not text:
+            return [lid for lid, _ in tagged]
+        names = [s["Name"]["Values"].lower() for _, s in tagged]
+        descriptions = [s.get("Description", {}).get("Values", "").lower() for _, s in tagged]
+        exact = [lid for (lid, _), n, d in zip(tagged, names, descriptions, strict=True)
+                 if text in n or text in d]
+        if exact:
+            return exact
+        scored = []
+        for (lid, _), n, d in zip(tagged, names, descriptions, strict=True):
+            score = max(fuzz.partial_ratio(text, n), fuzz.partial_ratio(text, d))
+            if score >= min_score:
+                scored.append((score, lid))
+        return [lid for _, lid in sorted(scored, key=lambda s: -s[0])]
+
+
+# -- measurements ---------------------------------------------------------------------------
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def p95(values: Sequence[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+@contextmanager
+def maybe_profile(enabled: bool, label: str) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        print(f"\n--- profile: {label} (top 15 by cumulative time) ---")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
+
+
+class Bench:
+    def __init__(self, scratch: Path, seed: int, sample: int, queries: int, profile: bool) -> None:
+        self.scratch, self.seed, self.sample, self.profile = scratch, seed, sample, profile
+        self.rng = random.Random(seed)
+        self.nrng = np.random.default_rng(seed)
+        self.ours_root, self.base_root = scratch / "ours", scratch / "baseline"
+        self.market = Market(self.ours_root)
+        self.baseline = FolderMarket(self.base_root)
+        self.queries = make_queries(random.Random(seed + 1), queries)
+        templates = build_real_packages(scratch / "templates", 8, seed=10_000)
+        self.zip_templates = [z.read_bytes() for z in templates]
+        self.spec_templates = [json.loads(zipfile.ZipFile(z).read("rkme.json")) for z in templates]
+        self.report = CheckReport(Status.NONUSABLE, (CheckResult(
+            "package", Status.NONUSABLE, f"package is well formed ({SPEC_TYPE})", 0.002),))
+        self.counter = 0
+
+    def bulk(self, target: int) -> dict[str, float]:
+        """Insert learnwares directly (no checker) until both markets hold ``target``."""
+        count = target - len(self.baseline)
+        ours = base = 0.0
+        scratch_zip = self.scratch / "bulk.zip"
+        for _ in range(max(count, 0)):
+            self.counter += 1
+            t = self.counter % len(self.zip_templates)
+            zip_bytes = distinct_zip(self.zip_templates[t], self.counter)
+            spec_bytes = distinct_spec(self.spec_templates[t], self.nrng)
+            semantic = make_semantic(self.rng)
+            scratch_zip.write_bytes(zip_bytes)
+            new = NewLearnware(package=scratch_zip, semantic_spec=semantic,
+                               status=Status.NONUSABLE, report=self.report,
+                               stat_specs=(NewStatSpec(SPEC_TYPE, "rkme.json", spec_bytes),))
+            start = time.perf_counter()
+            self.market.organizer.add(new)
+            middle = time.perf_counter()
+            self.baseline.write(zip_bytes, semantic.to_dict(), {SPEC_TYPE: spec_bytes})
+            ours, base = ours + middle - start, base + time.perf_counter() - middle
+        return {"count": count, "ours_s": ours, "baseline_s": base}
+
+    def adds(self, n: int) -> dict[str, float]:
+        """Time ``sample`` real adds through the package checker, on both sides."""
+        count = min(self.sample, n - len(self.baseline))
+        zips = build_real_packages(self.scratch / f"sample-{n}", count, seed=n)
+        specs = [make_semantic(self.rng) for _ in zips]
+        ours, _ = timed(lambda: [self.market.add(z, s, checkers=["package"])
+                                 for z, s in zip(zips, specs, strict=True)])
+        base, _ = timed(lambda: [self.baseline.add(z, s.to_dict())
+                                 for z, s in zip(zips, specs, strict=True)])
+        return {"count": count, "ours_per_s": count / ours, "baseline_per_s": count / base}
+
+    def opens(self) -> dict[str, Any]:
+        def ours() -> int:
+            with Market(self.ours_root, create=False) as m:
+                return len(m)
+
+        first_query = UserInfo(semantic_spec=self.queries[2][1])  # a tags + text query
+
+        def ours_first() -> int:
+            with Market(self.ours_root, create=False) as m:
+                return len(m.search(first_query, searcher="semantic", limit=10))
+
+        def base_first() -> int:
+            return len(FolderMarket(self.base_root).search(first_query.semantic_spec.to_dict()))
+
+        pm = self.market.pm
+
+        def ours_shared_pm() -> int:
+            with Market(self.ours_root, create=False, plugin_manager=pm) as m:
+                return len(m)
+
+        runs: dict[str, list[float]] = {}
+        for name, fn in [("ours", ours), ("baseline", lambda: len(FolderMarket(self.base_root))),
+                         ("ours_first_search", ours_first), ("baseline_first_search", base_first),
+                         ("ours_shared_plugin_manager", ours_shared_pm)]:
+            runs[name] = [timed(fn)[0] * 1000 for _ in range(OPENS)]
+        if self.profile:
+            with maybe_profile(True, f"ours open, N={len(self.baseline)}"):
+                ours()
+        return {name: {"median_ms": statistics.median(v), "runs_ms": v} for name, v in runs.items()}
+
+    def searches(self) -> dict[str, Any]:
+        searcher: Any = self.market.searcher("semantic")  # SemanticSearcher.candidates
+        base_market = self.baseline
+        rows = []
+        for kind, spec in self.queries:
+            info, as_dict = UserInfo(semantic_spec=spec), spec.to_dict()
+            ours_fn = lambda i=info: self.market.search(i, searcher="semantic", limit=10)  # noqa: E731
+            base_fn = lambda d=as_dict: base_market.search(d)  # noqa: E731
+            result, hits = ours_fn(), base_fn()  # warm-up, and the result sizes
+            ours_t = statistics.median(timed(ours_fn)[0] for _ in range(ROUNDS)) * 1000
+            base_t = statistics.median(timed(base_fn)[0] for _ in range(ROUNDS)) * 1000
+            how = searcher.candidates(info)[1]
+            rows.append({"kind": kind, "query": as_dict, "how": how, "ours_ms": ours_t,
+                         "baseline_ms": base_t, "ours_total": result.total,
+                         "baseline_total": len(hits)})
+        if self.profile:
+            worst = max(rows, key=lambda r: r["ours_ms"])
+            info = UserInfo(semantic_spec=SemanticSpec.from_dict(worst["query"]))
+            with maybe_profile(True, f"slowest ours search ({worst['kind']}, {worst['how']})"):
+                self.market.search(info, searcher="semantic", limit=10)
+        summary: dict[str, Any] = {"queries": rows}
+        for side in ("ours", "baseline"):
+            times = [r[f"{side}_ms"] for r in rows]
+            summary[side] = {"median_ms": statistics.median(times), "p95_ms": p95(times)}
+            for kind in ("tags", "text", "tags+text", "fuzzy"):
+                summary[side][f"{kind}_median_ms"] = statistics.median(
+                    r[f"{side}_ms"] for r in rows if r["kind"] == kind)
+        tag_rows = [r for r in rows if r["kind"] == "tags"]
+        summary["tag_totals_agree"] = sum(r["ours_total"] == r["baseline_total"] for r in tag_rows)
+        summary["tag_queries"] = len(tag_rows)
+        summary["ours_modes"] = {m: sum(r["how"] == m for r in rows)
+                                 for m in ("filter", "text", "fuzzy")}
+        return summary
+
+    def run(self, n: int) -> dict[str, Any]:
+        reserve = min(self.sample, n - len(self.baseline))
+        bulk = self.bulk(n - reserve)
+        adds = self.adds(n)
+        assert len(self.market) == len(self.baseline) == n, (len(self.market), n)
+        return {"n": n, "bulk": bulk, "add": adds, "open": self.opens(),
+                "search": self.searches()}
+
+
+# -- output ---------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "learnware_dock": learnware_dock.__version__}
+
+
+def rows_for(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(metric, ours, baseline, ratio) rows; every ratio reads ">1 = ours is better"."""
+    def ms(ours: float, base: float, label: str) -> tuple[str, str, str, str]:
+        return (label, f"{ours:,.1f} ms", f"{base:,.1f} ms", f"{base / ours:,.1f}x")
+
+    o, s, a = r["open"], r["search"], r["add"]
+    out = [(f"add throughput ({a['count']} adds, package checker)",
+            f"{a['ours_per_s']:,.0f} lw/s", f"{a['baseline_per_s']:,.0f} lw/s",
+            f"{a['ours_per_s'] / a['baseline_per_s']:,.2f}x"),
+           ms(o["ours"]["median_ms"], o["baseline"]["median_ms"], f"open (median of {OPENS})"),
+           ms(o["ours_first_search"]["median_ms"], o["baseline_first_search"]["median_ms"],
+              "open + first search"),
+           ms(s["ours"]["median_ms"], s["baseline"]["median_ms"],
+              f"semantic search, median ({len(s['queries'])} queries)"),
+           ms(s["ours"]["p95_ms"], s["baseline"]["p95_ms"], "semantic search, p95")]
+    for kind in ("tags", "text", "tags+text", "fuzzy"):
+        out.append(ms(s["ours"][f"{kind}_median_ms"], s["baseline"][f"{kind}_median_ms"],
+                      f"  search median: {kind}"))
+    return out
+
+
+def print_table(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    header = (f"machine: {info['platform']} | {info['cpu']} x{info['cpu_count']} | "
+              f"Python {info['python']} | SQLite {info['sqlite']} | "
+              f"learnware-dock {info['learnware_dock']}")
+    note = ("ratio: baseline/ours for times, ours/baseline for throughput (>1 = ours better). "
+            "baseline = folder-per-learnware market as in the `learnware` package, generous: "
+            "JSON only at open, no yaml, no model import.")
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(header)
+        for r in results:
+            print(f"\nN = {r['n']:,}")
+            print(f"{'metric':<46}{'ours':>14}{'baseline':>14}{'ratio':>10}")
+            for row in rows_for(r):
+                print(f"{row[0]:<46}{row[1]:>14}{row[2]:>14}{row[3]:>10}")
+        print(note)
+        return
+    console = Console(width=100)
+    print(header)
+    table = Table(title="learnware-dock market vs folder-per-learnware baseline")
+    for col, justify in [("N", "right"), ("metric", "left"), ("ours", "right"),
+                         ("baseline", "right"), ("ratio", "right")]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        for i, row in enumerate(rows_for(r)):
+            table.add_row(f"{r['n']:,}" if i == 0 else "", *row, end_section=i == 8)
+    console.print(table)
+    print(note)
+
+
+def goals(results: list[dict[str, Any]]) -> list[str]:
+    at = next((r for r in results if r["n"] == GOAL_N), None)
+    if at is None:
+        return [f"goals: not evaluated (they are set at N={GOAL_N:,}, which was not run)"]
+    open_ms = at["open"]["ours"]["median_ms"]
+    med, high = at["search"]["ours"]["median_ms"], at["search"]["ours"]["p95_ms"]
+
+    def verdict(ok: bool) -> str:
+        return "MET" if ok else "MISSED"
+
+    return [
+        f"goal open < {GOAL_OPEN_MS:.0f} ms at N={GOAL_N:,}: {verdict(open_ms < GOAL_OPEN_MS)} "
+        f"({open_ms:,.1f} ms)",
+        f"goal semantic search < {GOAL_SEARCH_MS:.0f} ms at N={GOAL_N:,}: median "
+        f"{verdict(med < GOAL_SEARCH_MS)} ({med:,.1f} ms), p95 {verdict(high < GOAL_SEARCH_MS)} "
+        f"({high:,.1f} ms)",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated N values")
+    parser.add_argument("--quick", action="store_true", help="CI smoke run: N=200 only")
+    parser.add_argument("--sample", type=int, default=200, help="timed real adds per N")
+    parser.add_argument("--queries", type=int, default=52, help="semantic queries per N")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="cProfile open and worst search")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="raw results JSON")
+    args = parser.parse_args(argv)
+    sizes = [200] if args.quick else sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    info = machine()
+    started = time.perf_counter()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-market-") as tmp:
+        bench = Bench(Path(tmp), args.seed, args.sample, args.queries, args.profile)
+        try:
+            for n in sizes:
+                print(f"N = {n:,}: filling and measuring ...", file=sys.stderr, flush=True)
+                results.append(bench.run(n))
+        finally:
+            bench.market.close()
+    total = time.perf_counter() - started
+    print_table(results, info)
+    for r in results:
+        s = r["search"]
+        b = r["bulk"]
+        print(f"N={r['n']:,}: tag-only result counts agree on {s['tag_totals_agree']}/"
+              f"{s['tag_queries']} queries; ours matched by {s['ours_modes']}; "
+              f"bulk-inserted {b['count']:,} (ours organizer.add "
+              f"{b['count'] / max(b['ours_s'], 1e-9):,.0f}/s, baseline "
+              f"{b['count'] / max(b['baseline_s'], 1e-9):,.0f}/s)")
+    for line in goals(results):
+        print(line)
+    print(f"total runtime: {total:,.1f} s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": info, "sizes": sizes, "total_s": total, "results": results}
+    args.output.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    print(f"raw results: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""The `dock` command: each subcommand, JSON output, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learnware_dock.cli import main
+from learnware_dock.errors import StoreError
+from learnware_dock.testing import build_package, table_semantic_spec
+
+TOY_ONLY = "learnware_dock.testing"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A market path, and ToySpecification registered through a fake entry point."""
+    site = tmp_path / "site"
+    info = site / "toy_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "toy_plugin.py").write_text(
+        "from learnware_dock.testing import ToySpecPlugin\nplugin = ToySpecPlugin()\n"
+        "dock_register_specifications = plugin.dock_register_specifications\n"
+    )
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[learnware_dock.plugins]\ntoy = toy_plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("DOCK_MARKET", str(tmp_path / "market"))
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_pack_add_list_show_search_rm(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4))
+    zipped = build_package(cli_env / "lw", X, (X[:, 0] > 0).astype(int))
+    semantic = cli_env / "semantic.json"
+    semantic.write_text(json.dumps(table_semantic_spec("cli model").to_dict()))
+
+    code, out, _ = run(
+        capsys, "pack", str(cli_env / "lw"), "-o", str(cli_env / "packed.zip"), "--json"
+    )
+    assert code == 0 and json.loads(out)["status_name"] == "NONUSABLE"
+    code, out, _ = run(capsys, "add", str(cli_env / "packed.zip"), "-s", str(semantic), "--json")
+    assert code == 0 and json.loads(out)["id"] == "00000001"
+    code, out, _ = run(
+        capsys,
+        "add",
+        str(zipped),
+        "--name",
+        "flags model",
+        "--data",
+        "Table",
+        "--task",
+        "Regression",
+        "--library",
+        "Others",
+        "--scenario",
+        "Health",
+        "--license",
+        "MIT",
+        "--input-dim",
+        "4",
+        "--output-dim",
+        "1",
+    )
+    assert code == 0 and "00000002" in out
+    code, out, _ = run(capsys, "list", "--json")
+    assert [row["semantic_spec"]["Name"]["Values"] for row in json.loads(out)] == [
+        "cli model",
+        "flags model",
+    ]
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "cli model" in out
+    code, out, _ = run(capsys, "show", "00000002", "--json")
+    assert json.loads(out)["semantic_spec"]["Task"]["Values"] == ["Regression"]
+    code, out, _ = run(capsys, "search", "--task", "Classification", "--json")
+    assert [s["name"] for s in json.loads(out)["singles"]] == ["cli model"]
+    code, out, _ = run(capsys, "search", "--name", "flags")
+    assert code == 0 and "flags model" in out
+    code, out, _ = run(capsys, "rm", "00000001")
+    assert code == 0
+    code, out, err = run(capsys, "show", "00000001")
+    assert code == 1 and err.startswith("error: no learnware '00000001'") and "Traceback" not in err
+
+
+def test_check_exits_nonzero_for_invalid(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    X = np.random.default_rng(2).normal(size=(20, 4))
+    zipped = build_package(cli_env / "lw", X, (X[:, 0] > 0).astype(int))
+    code, out, _ = run(capsys, "check", str(zipped), "--name", "x", "--data", "Video", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["status_name"] == "INVALID"
+    assert report["results"][0]["checker"] == "semantic"
+    assert "missing required key 'Task'" in report["results"][0]["message"]
+
+
+def test_errors_are_one_line_and_debug_shows_tracebacks(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "rm", "00000009", "-m", str(cli_env / "nowhere"))
+    assert code == 1 and err.count("\n") == 1 and "no market at" in err
+    code, _, err = run(capsys, "list", "--status", "BROKEN")
+    assert code == 1 and "unknown status 'BROKEN'" in err
+    code, _, err = run(capsys, "pack", str(cli_env), "-o", str(cli_env / "x.zip"))
+    assert code == 1 and "has no learnware.yaml" in err
+    run(capsys, "add", "--help")
+    main(["search", "--name", "x"])
+    capsys.readouterr()
+    with pytest.raises(StoreError, match="no market at"):
+        main(["--debug", "rm", "00000009"])
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "No such command" in err
+
+
+def test_plugins_lists_defaults_and_template(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "plugins", "--json")
+    data = json.loads(out)
+    status = {p["name"]: p["status"] for p in data["plugins"]}
+    assert status["template"] == "loaded" and status["toy"] == "loaded"
+    assert status["defaults.sqlite"] == "loaded"
+    assert data["components"]["checkers"] == ["package", "semantic", "template-readme"]
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0 and "template" in out
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    probe = (
+        "import sys; from learnware_dock.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'sqlite_utils', 'numpy') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -1,0 +1,104 @@
+"""RKMETableSpecification: generation, anchor-format JSON, validation, distance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from learnware_dock.errors import SpecificationError
+from learnware_dock.plugins import get_plugin_manager, list_plugins
+from learnware_dock.registry import Components
+
+from learnware_dock_rkme import RKMETableSpecification
+
+RNG = np.random.default_rng(0)
+A = RNG.normal(0.0, 1.0, size=(400, 5))
+B = RNG.normal(3.0, 1.0, size=(400, 5))
+
+
+def test_plugin_is_installed() -> None:
+    infos = {i.name: i for i in list_plugins(get_plugin_manager())}
+    assert infos["rkme"].status == "loaded" and infos["rkme"].distribution == "learnware-dock-rkme"
+    registry = Components(get_plugin_manager()).specifications
+    assert registry.get("RKMETableSpecification") is RKMETableSpecification
+
+
+def test_generate_is_deterministic_and_on_the_simplex() -> None:
+    first = RKMETableSpecification.generate(A, K=30, seed=3)
+    second = RKMETableSpecification.generate(A, K=30, seed=3)
+    assert np.array_equal(first.z, second.z) and np.array_equal(first.beta, second.beta)
+    assert first.z.shape == (30, 5) and first.num_points == 400 and first.gamma == 0.1
+    assert (first.beta >= 0).all() and abs(first.beta.sum() - 1) < 1e-9
+
+
+def test_small_inputs_adapt_k() -> None:
+    spec = RKMETableSpecification.generate(A[:7], K=100)
+    assert spec.z.shape == (7, 5)
+
+
+def test_distance_separates_distributions() -> None:
+    a1 = RKMETableSpecification.generate(A[:200], K=40)
+    a2 = RKMETableSpecification.generate(A[200:], K=40)
+    b = RKMETableSpecification.generate(B, K=40)
+    assert a1.dist(a1) == pytest.approx(0.0, abs=1e-12)
+    assert a1.dist(a2) < a1.dist(b) and a1.dist(b) == pytest.approx(b.dist(a1))
+
+
+def test_json_round_trip_uses_anchor_keys(tmp_path: Path) -> None:
+    spec = RKMETableSpecification.generate(A, K=20)
+    spec.save(tmp_path / "rkme.json")
+    raw = json.loads((tmp_path / "rkme.json").read_text())
+    assert list(raw) == ["z", "beta", "gamma", "num_points", "type"]
+    assert raw["type"] == "RKMETableSpecification" and len(raw["z"]) == 20
+    loaded = RKMETableSpecification.load(tmp_path / "rkme.json")
+    assert loaded.dist(spec) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_missing_gamma_defaults_like_the_anchor() -> None:
+    spec = RKMETableSpecification.from_json({"z": [[0.0, 1.0]], "beta": [[1.0]]})
+    assert spec.gamma == 0.1 and spec.beta.shape == (1,)
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"z": [[float("nan"), 0.0], [1.0, 1.0]]}, "finite"),
+        ({"beta": [0.7, 0.7]}, "sum to 1"),
+        ({"beta": [1.5, -0.5]}, ">= 0"),
+        ({"gamma": 0}, "gamma must be positive"),
+        ({"beta": [1.0]}, "z must be K x d"),
+        ({"type": "RKMEImageSpecification"}, "expected 'RKMETableSpecification'"),
+        ({"z": "abc"}, "non-numeric|K x d"),
+    ],
+)
+def test_invalid_json_is_refused(patch: dict[str, Any], message: str) -> None:
+    data = {"z": [[0.0, 0.0], [1.0, 1.0]], "beta": [0.5, 0.5], "gamma": 0.1, **patch}
+    with pytest.raises(SpecificationError, match=message):
+        RKMETableSpecification.from_json(data)
+
+
+def test_nan_literal_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "nan.json"
+    path.write_text('{"z": [[NaN, 1.0]], "beta": [1.0], "gamma": 0.1}')
+    with pytest.raises(SpecificationError, match="nan.json: .*finite"):
+        RKMETableSpecification.load(path)
+
+
+def test_cleaning_replaces_non_finite_with_column_means() -> None:
+    X = np.array([[1.0, np.inf], [3.0, 2.0], [np.nan, 4.0]])
+    spec = RKMETableSpecification.generate(X, K=3)
+    assert np.isfinite(spec.z).all()
+    assert sorted(spec.z[:, 0].tolist()) == [1.0, 2.0, 3.0]
+    with pytest.raises(SpecificationError, match=r"column\(s\) \[1\] hold no finite value"):
+        RKMETableSpecification.generate(np.array([[1.0, np.nan], [2.0, np.inf]]))
+
+
+def test_unknown_options_and_mismatched_specs_are_errors() -> None:
+    with pytest.raises(SpecificationError, match="unknown RKME options: steps"):
+        RKMETableSpecification.generate(A, steps=3)
+    wide = RKMETableSpecification.generate(RNG.normal(size=(20, 3)), K=5)
+    with pytest.raises(SpecificationError, match="cannot compare"):
+        wide.dist(RKMETableSpecification.generate(A, K=5))
