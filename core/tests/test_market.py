@@ -184,7 +184,6 @@ def test_search_result_unstructures_to_json(shop: Market) -> None:
 def test_inprocess_container_runs_a_trusted_package(toy_market: Market, package: Path) -> None:
     container = toy_market.components.containers.get("inprocess")()
     lw = toy_market.add(package, table_semantic_spec())
-    with extracted(lw.package_path) as root:
-        with container.load(root, Manifest.read(root)) as model:
-            predictions = model.predict(X)
+    with extracted(lw.package_path) as root, container.load(root, Manifest.read(root)) as model:
+        predictions = model.predict(X)
     assert predictions.shape == (60,) and (predictions == Y).mean() > 0.8

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from learnware_dock.errors import SpecificationError
 from learnware_dock.plugins import get_plugin_manager, list_plugins
 from learnware_dock.registry import Components
-
 from learnware_dock_rkme import RKMETableSpecification
 
 RNG = np.random.default_rng(0)
@@ -83,7 +83,7 @@ def test_invalid_json_is_refused(patch: dict[str, Any], message: str) -> None:
 def test_nan_literal_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "nan.json"
     path.write_text('{"z": [[NaN, 1.0]], "beta": [1.0], "gamma": 0.1}')
-    with pytest.raises(SpecificationError, match="nan.json: .*finite"):
+    with pytest.raises(SpecificationError, match=r"nan\.json: .*finite"):
         RKMETableSpecification.load(path)
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 import cattrs
-from cattrs.v import format_exception
 import yaml
+from cattrs.v import format_exception
 
 from learnware_dock.errors import PackageError
 
