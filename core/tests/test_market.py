@@ -187,3 +187,23 @@ def test_inprocess_container_runs_a_trusted_package(toy_market: Market, package:
     with extracted(lw.package_path) as root, container.load(root, Manifest.read(root)) as model:
         predictions = model.predict(X)
     assert predictions.shape == (60,) and (predictions == Y).mean() > 0.8
+
+
+def test_opening_listing_searching_checking_never_run_package_code(
+    tmp_path: Path, toy_market: Market
+) -> None:
+    canary = tmp_path / "executed"
+    folder = build_package(tmp_path / "lw", X, Y).with_suffix("")
+    (folder / "__init__.py").write_text(
+        f"open({str(canary)!r}, 'w').write('ran')\nclass CentroidModel:\n    pass\n"
+    )
+    from learnware_dock.package import zip_folder
+
+    hostile = zip_folder(folder, tmp_path / "hostile.zip")
+    lw = toy_market.add(hostile, table_semantic_spec("canary"))
+    toy_market.check(hostile, table_semantic_spec("canary"))
+    with Market(toy_market.root, plugin_manager=toy_market.pm) as reopened:
+        assert [x.id for x in reopened.list()] == [lw.id]
+        assert reopened.search(SemanticSpec(name="canary")).total == 1
+        reopened.stat_spec(lw, "ToySpecification")
+    assert not canary.exists()

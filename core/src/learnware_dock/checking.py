@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import attrs
 
@@ -54,7 +53,3 @@ def stat_spec_files(submission: Submission) -> tuple[NewStatSpec, ...]:
         )
         for e in submission.manifest.stat_specifications
     )
-
-
-def archive_path(package: str | Path) -> Path:
-    return Path(package).expanduser()

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from learnware_dock.checking import archive_path, run_checkers, stat_spec_files
+from learnware_dock.checking import run_checkers, stat_spec_files
 from learnware_dock.config import DockConfig, resolve_market_root
 from learnware_dock.domain import CheckReport, Learnware, SearchResult, Status, UserInfo
 from learnware_dock.errors import CheckError, SearchError
@@ -59,7 +59,7 @@ class Market:
     def _submit(
         self, package: str | Path, semantic_spec: SemanticLike, checkers: Sequence[str] | None
     ) -> tuple[CheckReport, NewLearnware | None]:
-        archive = archive_path(package)
+        archive = Path(package).expanduser()
         spec = as_semantic(semantic_spec)
         with extracted(archive) as root:
             submission = Submission(root, spec, self.components, archive)

@@ -80,6 +80,16 @@ def fts_query(text: str) -> str | None:
     return " OR ".join(f'"{t}"*' for t in tokens) or None
 
 
+def archive_suffix(path: Path) -> str:
+    """File suffix matching the archive's real format (zip, or tar as gzip/plain)."""
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        return ".zip"
+    with open(path, "rb") as fh:
+        return ".tar.gz" if fh.read(2) == b"\x1f\x8b" else ".tar"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -98,13 +108,19 @@ class SQLiteOrganizer(Organizer):
         self.blobs = BlobStore(self.root)
         self._lock = filelock.FileLock(self.root / LOCK_FILE, timeout=120)
         self._thread_lock = threading.RLock()
+        # Autocommit connection: every write below runs inside an explicit
+        # BEGIN IMMEDIATE ... COMMIT (see _transaction), never a library's implicit one.
+        conn = sqlite3.connect(db_path, timeout=60, check_same_thread=False, isolation_level=None)
         try:
-            conn = sqlite3.connect(db_path, timeout=60, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
         except sqlite3.DatabaseError as exc:
+            conn.close()
             raise StoreError(f"{db_path} is not a readable market database: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
         self._sweep()
 
     # -- setup -----------------------------------------------------------------------------
@@ -128,8 +144,8 @@ class SQLiteOrganizer(Organizer):
                     create_triggers=True,
                     tokenize="porter",
                 )
-            with self.db.conn:
-                self.db.execute(
+            with self._transaction() as conn:
+                conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                     [str(SCHEMA_VERSION)],
                 )
@@ -158,9 +174,21 @@ class SQLiteOrganizer(Organizer):
         with self._thread_lock, self._lock:
             yield
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
     # -- writes ----------------------------------------------------------------------------
     def _store_files(self, new: NewLearnware) -> tuple[str, str, list[dict[str, str]]]:
-        sha, package = self.blobs.put("packages", ".zip", new.package)
+        sha, package = self.blobs.put("packages", archive_suffix(new.package), new.package)
         specs = []
         for spec in new.stat_specs:
             spec_sha, rel = self.blobs.put("specs", ".json", spec.content)
@@ -184,32 +212,41 @@ class SQLiteOrganizer(Organizer):
             "report": report,
         }
 
-    def _write_children(self, number: int, new: NewLearnware, specs: list[dict[str, str]]) -> None:
-        self.db.execute("DELETE FROM tags WHERE learnware_id = ?", [number])
-        self.db.execute("DELETE FROM stat_specs WHERE learnware_id = ?", [number])
-        tags = [
-            {"learnware_id": number, "key": key, "value": value}
-            for key, (_, kind) in FIELDS.items()
-            if kind != "String"
-            for value in new.semantic_spec.values_of(key)
-        ]
-        self.db.table("tags").insert_all(tags)
-        self.db.table("stat_specs").insert_all([{"learnware_id": number, **s} for s in specs])
+    def _write_children(
+        self, conn: sqlite3.Connection, number: int, new: NewLearnware, specs: list[dict[str, str]]
+    ) -> None:
+        """Replace a learnware's tag and stat-spec rows (inside the caller's transaction)."""
+        conn.execute("DELETE FROM tags WHERE learnware_id = ?", [number])
+        conn.execute("DELETE FROM stat_specs WHERE learnware_id = ?", [number])
+        conn.executemany(
+            "INSERT INTO tags (learnware_id, key, value) VALUES (?, ?, ?)",
+            [
+                (number, key, value)
+                for key, (_, kind) in FIELDS.items()
+                if kind != "String"
+                for value in new.semantic_spec.values_of(key)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO stat_specs (learnware_id, type, file, sha256, path) "
+            "VALUES (:learnware_id, :type, :file, :sha256, :path)",
+            [{"learnware_id": number, **spec} for spec in specs],
+        )
 
     def _insert(
         self, new: NewLearnware, sha: str, package: str, specs: list[dict[str, str]]
     ) -> int:
         """Commit the rows of a new learnware in one transaction; return its number."""
         now = _now()
-        with self.db.conn:
-            cursor = self.db.execute(
+        with self._transaction() as conn:
+            cursor = conn.execute(
                 "INSERT INTO learnwares (name, description, io_text, semantic, status, sha256, "
                 "package, version, created, updated, report) VALUES (:name, :description, "
                 ":io_text, :semantic, :status, :sha256, :package, 1, :now, :now, :report)",
                 {**self._row(new, sha, package), "now": now},
             )
             number = int(cursor.lastrowid or 0)
-            self._write_children(number, new, specs)
+            self._write_children(conn, number, new, specs)
         return number
 
     def add(self, new: NewLearnware) -> Learnware:
@@ -223,23 +260,23 @@ class SQLiteOrganizer(Organizer):
             old = self.get(learnware_id)
             number = parse_id(learnware_id)
             sha, package, specs = self._store_files(new)
-            with self.db.conn:
-                self.db.execute(
+            with self._transaction() as conn:
+                conn.execute(
                     "UPDATE learnwares SET name=:name, description=:description, "
                     "io_text=:io_text, semantic=:semantic, status=:status, sha256=:sha256, "
                     "package=:package, report=:report, version=version + 1, updated=:now "
                     "WHERE id=:id",
                     {**self._row(new, sha, package), "now": _now(), "id": number},
                 )
-                self._write_children(number, new, specs)
+                self._write_children(conn, number, new, specs)
             self._drop_unreferenced(old)
         return self.get(learnware_id)
 
     def delete(self, learnware_id: str) -> None:
         with self._writing():
             old = self.get(learnware_id)
-            with self.db.conn:
-                self.db.execute("DELETE FROM learnwares WHERE id = ?", [parse_id(learnware_id)])
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM learnwares WHERE id = ?", [parse_id(learnware_id)])
             self._drop_unreferenced(old)
 
     def _drop_unreferenced(self, old: Learnware) -> None:

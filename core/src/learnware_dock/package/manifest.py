@@ -120,7 +120,10 @@ class ManifestLoader(yaml.SafeLoader):
 
 
 def _tuple(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[Any, ...]:
-    assert isinstance(node, yaml.SequenceNode)
+    if not isinstance(node, yaml.SequenceNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "!!python/tuple must tag a sequence", node.start_mark
+        )
     return tuple(loader.construct_sequence(node, deep=True))
 
 
