@@ -75,7 +75,8 @@ class Registry(Generic[T]):
             installed = ", ".join(sorted(self._classes)) or "none"
             raise PluginError(
                 f"no {self.kind} named {name!r}; installed: {installed}; "
-                f"install learnware-dock-{name.lower()} to get it"
+                f"install learnware-dock-{name.lower()} to get it (if it is installed, "
+                "check DOCK_DISABLE_PLUGINS / DOCK_LOAD_PLUGINS and `dock plugins`)"
             ) from None
 
     __getitem__ = get

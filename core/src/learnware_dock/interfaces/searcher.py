@@ -15,7 +15,9 @@ class Searcher(ABC):
     """Base class of searchers. A searcher is built per market and may keep an index.
 
     ``Market.search(user_info, searcher=None)`` picks the searcher with the highest
-    ``priority`` whose :meth:`supports` accepts the query. Search options are explicit
+    ``priority`` whose :meth:`supports` accepts the query. The default priority (-1) is
+    below the built-in ``semantic`` searcher's (0): set a positive one to be chosen
+    automatically for the queries you support. Search options are explicit
     keyword arguments of :meth:`search` with documented defaults.
 
     A complete minimal plugin (learnwares whose name starts with the user's name)::
@@ -39,7 +41,7 @@ class Searcher(ABC):
     """
 
     name: ClassVar[str]
-    priority: ClassVar[int] = 0
+    priority: ClassVar[int] = -1
 
     def __init__(self, market: Market) -> None:
         self.market = market
