@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import json
 import os
 import platform
@@ -46,7 +47,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from learnware_dock_rkme import RKMETableSpecification
 from rapidfuzz import fuzz
 
 import learnware_dock
@@ -54,6 +54,7 @@ from learnware_dock import CheckReport, CheckResult, Market, SemanticSpec, Statu
 from learnware_dock.interfaces import NewLearnware, NewStatSpec
 from learnware_dock.semantic import DEFAULT_VALUES, IOSpec
 from learnware_dock.testing import build_package
+from learnware_dock_rkme import RKMETableSpecification
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_market.json"
 DIM = 8  # features per learnware
@@ -292,10 +293,7 @@ def p95(values: Sequence[float]) -> float:
 
 
 @contextmanager
-def maybe_profile(enabled: bool, label: str) -> Iterator[None]:
-    if not enabled:
-        yield
-        return
+def profiled(label: str) -> Iterator[None]:
     profiler = cProfile.Profile()
     profiler.enable()
     try:
@@ -308,7 +306,7 @@ def maybe_profile(enabled: bool, label: str) -> Iterator[None]:
 
 class Bench:
     def __init__(self, scratch: Path, seed: int, sample: int, queries: int, profile: bool) -> None:
-        self.scratch, self.seed, self.sample, self.profile = scratch, seed, sample, profile
+        self.scratch, self.sample, self.profile = scratch, sample, profile
         self.rng = random.Random(seed)
         self.nrng = np.random.default_rng(seed)
         self.ours_root, self.base_root = scratch / "ours", scratch / "baseline"
@@ -344,16 +342,20 @@ class Bench:
             ours, base = ours + middle - start, base + time.perf_counter() - middle
         return {"count": count, "ours_s": ours, "baseline_s": base}
 
-    def adds(self, n: int) -> dict[str, float]:
+    def adds(self, n: int) -> dict[str, Any]:
         """Time ``sample`` real adds through the package checker, on both sides."""
         count = min(self.sample, n - len(self.baseline))
         zips = build_real_packages(self.scratch / f"sample-{n}", count, seed=n)
         specs = [make_semantic(self.rng) for _ in zips]
-        ours, _ = timed(lambda: [self.market.add(z, s, checkers=["package"])
-                                 for z, s in zip(zips, specs, strict=True)])
-        base, _ = timed(lambda: [self.baseline.add(z, s.to_dict())
-                                 for z, s in zip(zips, specs, strict=True)])
-        return {"count": count, "ours_per_s": count / ours, "baseline_per_s": count / base}
+        ours, base = [], []
+        for z, s in zip(zips, specs, strict=True):  # interleaved: background noise hits both
+            ours.append(timed(functools.partial(self.market.add, z, s, checkers=["package"]))[0])
+            base.append(timed(functools.partial(self.baseline.add, z, s.to_dict()))[0])
+        return {"count": count, "ours_per_s": count / sum(ours),
+                "baseline_per_s": count / sum(base),
+                "ours_median_ms": statistics.median(ours) * 1000,
+                "baseline_median_ms": statistics.median(base) * 1000,
+                "ours_max_ms": max(ours) * 1000, "baseline_max_ms": max(base) * 1000}
 
     def opens(self) -> dict[str, Any]:
         def ours() -> int:
@@ -375,13 +377,16 @@ class Bench:
             with Market(self.ours_root, create=False, plugin_manager=pm) as m:
                 return len(m)
 
-        runs: dict[str, list[float]] = {}
-        for name, fn in [("ours", ours), ("baseline", lambda: len(FolderMarket(self.base_root))),
-                         ("ours_first_search", ours_first), ("baseline_first_search", base_first),
-                         ("ours_shared_plugin_manager", ours_shared_pm)]:
-            runs[name] = [timed(fn)[0] * 1000 for _ in range(OPENS)]
+        cases: list[tuple[str, Callable[[], int]]] = [
+            ("ours", ours), ("baseline", lambda: len(FolderMarket(self.base_root))),
+            ("ours_first_search", ours_first), ("baseline_first_search", base_first),
+            ("ours_shared_plugin_manager", ours_shared_pm)]
+        runs: dict[str, list[float]] = {name: [] for name, _ in cases}
+        for _ in range(OPENS):  # interleaved rounds
+            for name, fn in cases:
+                runs[name].append(timed(fn)[0] * 1000)
         if self.profile:
-            with maybe_profile(True, f"ours open, N={len(self.baseline)}"):
+            with profiled(f"ours open, N={len(self.baseline)}"):
                 ours()
         return {name: {"median_ms": statistics.median(v), "runs_ms": v} for name, v in runs.items()}
 
@@ -391,8 +396,8 @@ class Bench:
         rows = []
         for kind, spec in self.queries:
             info, as_dict = UserInfo(semantic_spec=spec), spec.to_dict()
-            ours_fn = lambda i=info: self.market.search(i, searcher="semantic", limit=10)  # noqa: E731
-            base_fn = lambda d=as_dict: base_market.search(d)  # noqa: E731
+            ours_fn = functools.partial(self.market.search, info, searcher="semantic", limit=10)
+            base_fn = functools.partial(base_market.search, as_dict)
             result, hits = ours_fn(), base_fn()  # warm-up, and the result sizes
             ours_t = statistics.median(timed(ours_fn)[0] for _ in range(ROUNDS)) * 1000
             base_t = statistics.median(timed(base_fn)[0] for _ in range(ROUNDS)) * 1000
@@ -403,7 +408,7 @@ class Bench:
         if self.profile:
             worst = max(rows, key=lambda r: r["ours_ms"])
             info = UserInfo(semantic_spec=SemanticSpec.from_dict(worst["query"]))
-            with maybe_profile(True, f"slowest ours search ({worst['kind']}, {worst['how']})"):
+            with profiled(f"slowest ours search ({worst['kind']}, {worst['how']})"):
                 self.market.search(info, searcher="semantic", limit=10)
         summary: dict[str, Any] = {"queries": rows}
         for side in ("ours", "baseline"):
@@ -440,7 +445,20 @@ def machine() -> dict[str, Any]:
         pass
     return {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "learnware_dock": learnware_dock.__version__}
+            "learnware_dock": learnware_dock.__version__, "scratch": scratch_fs()}
+
+
+def scratch_fs() -> str:
+    """Where the temporary markets live and on what file system (fsync cost varies)."""
+    tmp, best = os.path.realpath(tempfile.gettempdir()), ("", "?")
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            _, mount, fstype, *_ = line.split()
+            if (tmp + "/").startswith(mount.rstrip("/") + "/") and len(mount) > len(best[0]):
+                best = (mount, fstype)
+    except (OSError, ValueError):
+        pass
+    return f"{tmp} ({best[1]})"
 
 
 def rows_for(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -449,9 +467,10 @@ def rows_for(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         return (label, f"{ours:,.1f} ms", f"{base:,.1f} ms", f"{base / ours:,.1f}x")
 
     o, s, a = r["open"], r["search"], r["add"]
-    out = [(f"add throughput ({a['count']} adds, package checker)",
+    out = [(f"add throughput ({a['count']} adds)",
             f"{a['ours_per_s']:,.0f} lw/s", f"{a['baseline_per_s']:,.0f} lw/s",
             f"{a['ours_per_s'] / a['baseline_per_s']:,.2f}x"),
+           ms(a["ours_median_ms"], a["baseline_median_ms"], "add latency, median per learnware"),
            ms(o["ours"]["median_ms"], o["baseline"]["median_ms"], f"open (median of {OPENS})"),
            ms(o["ours_first_search"]["median_ms"], o["baseline_first_search"]["median_ms"],
               "open + first search"),
@@ -465,12 +484,13 @@ def rows_for(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def print_table(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
-    header = (f"machine: {info['platform']} | {info['cpu']} x{info['cpu_count']} | "
+    header = (f"machine: {info['platform']} | {info['cpu']}, {info['cpu_count']} CPUs | "
               f"Python {info['python']} | SQLite {info['sqlite']} | "
-              f"learnware-dock {info['learnware_dock']}")
-    note = ("ratio: baseline/ours for times, ours/baseline for throughput (>1 = ours better). "
-            "baseline = folder-per-learnware market as in the `learnware` package, generous: "
-            "JSON only at open, no yaml, no model import.")
+              f"learnware-dock {info['learnware_dock']} | scratch {info['scratch']}")
+    note = ("ratio: baseline/ours for times, ours/baseline for throughput (>1 = ours better).\n"
+            "add = Market.add(checkers=['package']) of distinct real packages (ours fsyncs, the "
+            "baseline does not).\nbaseline = folder-per-learnware market as in the `learnware` "
+            "package, generous: JSON only at open, no yaml, no model import.")
     try:
         from rich.console import Console
         from rich.table import Table
@@ -483,15 +503,15 @@ def print_table(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
                 print(f"{row[0]:<46}{row[1]:>14}{row[2]:>14}{row[3]:>10}")
         print(note)
         return
-    console = Console(width=100)
+    console = Console(width=110)
     print(header)
     table = Table(title="learnware-dock market vs folder-per-learnware baseline")
     for col, justify in [("N", "right"), ("metric", "left"), ("ours", "right"),
-                         ("baseline", "right"), ("ratio", "right")]:
+                         ("baseline", "right"), ("ratio (>1: ours better)", "right")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in results:
         for i, row in enumerate(rows_for(r)):
-            table.add_row(f"{r['n']:,}" if i == 0 else "", *row, end_section=i == 8)
+            table.add_row(f"{r['n']:,}" if i == 0 else "", *row, end_section=i == 9)
     console.print(table)
     print(note)
 
@@ -542,11 +562,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         s = r["search"]
         b = r["bulk"]
+        bulk = (f"; filled by direct insertion: {b['count']:,} (ours organizer.add "
+                f"{b['count'] / b['ours_s']:,.0f}/s, "
+                f"baseline {b['count'] / b['baseline_s']:,.0f}/s)"
+                if b["count"] else "")
+        shared = r["open"]["ours_shared_plugin_manager"]["median_ms"]
         print(f"N={r['n']:,}: tag-only result counts agree on {s['tag_totals_agree']}/"
-              f"{s['tag_queries']} queries; ours matched by {s['ours_modes']}; "
-              f"bulk-inserted {b['count']:,} (ours organizer.add "
-              f"{b['count'] / max(b['ours_s'], 1e-9):,.0f}/s, baseline "
-              f"{b['count'] / max(b['baseline_s'], 1e-9):,.0f}/s)")
+              f"{s['tag_queries']} queries; ours matched by {s['ours_modes']}; ours open "
+              f"without plugin discovery {shared:,.1f} ms{bulk}")
     for line in goals(results):
         print(line)
     print(f"total runtime: {total:,.1f} s")

@@ -207,3 +207,17 @@ def test_opening_listing_searching_checking_never_run_package_code(
         assert reopened.search(SemanticSpec(name="canary")).total == 1
         reopened.stat_spec(lw, "ToySpecification")
     assert not canary.exists()
+
+
+def test_manifest_keeps_tuples_both_ways(tmp_path: Path) -> None:
+    from learnware_dock.package import write_folder
+    from learnware_dock.package.manifest import Manifest
+
+    folder = write_folder(
+        tmp_path / "p",
+        model_source="",
+        class_name="M",
+        model_kwargs={"input_shape": (64,), "output_shape": (10,)},
+    )
+    assert "!!python/tuple" in (folder / "learnware.yaml").read_text()
+    assert Manifest.read(folder).model.kwargs == {"input_shape": (64,), "output_shape": (10,)}

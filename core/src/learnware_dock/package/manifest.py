@@ -100,7 +100,9 @@ class Manifest:
         }
 
     def dump(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        """YAML text; tuples are written as ``!!python/tuple``, which the `learnware`
+        package needs for shapes (and :class:`ManifestLoader` reads back)."""
+        return yaml.dump(self.to_dict(), Dumper=ManifestDumper, sort_keys=False)
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
@@ -128,3 +130,13 @@ def _tuple(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[Any, ...]:
 
 
 ManifestLoader.add_constructor("tag:yaml.org,2002:python/tuple", _tuple)
+
+
+class ManifestDumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that keeps tuples as ``!!python/tuple`` (see :class:`ManifestLoader`)."""
+
+
+ManifestDumper.add_representer(
+    tuple,
+    lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:python/tuple", list(value)),
+)
