@@ -221,3 +221,30 @@ def test_manifest_keeps_tuples_both_ways(tmp_path: Path) -> None:
     )
     assert "!!python/tuple" in (folder / "learnware.yaml").read_text()
     assert Manifest.read(folder).model.kwargs == {"input_shape": (64,), "output_shape": (10,)}
+
+
+def test_fuzzy_fallback_matches_typos_against_long_descriptions(
+    toy_market: Market, package: Path
+) -> None:
+    description = (
+        "Predicts the hourly energy output of a wind turbine machine from weather station "
+        "readings, trained on three years of measurements across twelve sites in Denmark, "
+        "with gradient boosting over engineered lag features and calendar effects. " * 3
+    )
+    toy_market.add(
+        package, table_semantic_spec("US energy machine predictor", description=description)
+    )
+    toy_market.add(package, table_semantic_spec("credit risk", description="loan defaults"))
+    result = toy_market.search(SemanticSpec(name="enegry mahine"))
+    assert [m.learnware.name for m in result.singles] == ["US energy machine predictor"]
+    match = result.singles[0]
+    assert 0.6 <= match.score < 1.0 and match.distance == pytest.approx(1.0 - match.score)
+
+
+def test_many_candidate_ids_do_not_hit_sql_variable_limits(
+    toy_market: Market, package: Path
+) -> None:
+    toy_market.add(package, table_semantic_spec("only one"))
+    ids = [f"{n:08d}" for n in range(1, 40_001)]
+    result = toy_market.search(UserInfo(semantic_spec=SemanticSpec(name="only"), learnware_ids=ids))
+    assert result.total == 1

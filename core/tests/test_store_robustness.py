@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from learnware_dock import Market
-from learnware_dock.defaults.sqlite_store import LOCK_FILE, SQLiteOrganizer
+from learnware_dock.defaults.sqlite_store import DIRTY_FILE, LOCK_FILE, SQLiteOrganizer
 from learnware_dock.errors import CheckError, StoreError, UnknownLearnwareError
 from learnware_dock.package.reader import sha256_file
 from learnware_dock.plugins import DockPluginManager
@@ -414,6 +414,7 @@ def test_sweep_skips_while_another_writer_holds_the_lock(
     fresh = root / "packages" / "ab" / ("ab" + "0" * 62 + ".zip")
     fresh.parent.mkdir(parents=True)
     fresh.write_bytes(b"being written by another process")
+    (root / DIRTY_FILE).touch()  # what a writer leaves while (or if killed while) writing
     with filelock.FileLock(root / LOCK_FILE):
         holder = subprocess.run(
             [
@@ -431,3 +432,8 @@ def test_sweep_skips_while_another_writer_holds_the_lock(
         assert fresh.is_file()
     with Market(root, plugin_manager=pm):
         assert not fresh.exists()  # no writer now: the orphan is swept
+    assert not (root / DIRTY_FILE).exists()
+    fresh.parent.mkdir(parents=True, exist_ok=True)
+    fresh.write_bytes(b"stray file, no interrupted write")
+    with Market(root, plugin_manager=pm):
+        assert fresh.exists()  # a clean market is opened without scanning its files

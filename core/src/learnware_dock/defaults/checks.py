@@ -7,6 +7,7 @@ import yaml
 from learnware_dock.domain import CheckResult, Status
 from learnware_dock.errors import DockError
 from learnware_dock.interfaces import Checker, Submission
+from learnware_dock.package.manifest import load_yaml
 from learnware_dock.package.reader import check_layout, package_file
 
 
@@ -38,7 +39,7 @@ class PackageChecker(Checker):
             env = submission.root / "environment.yaml"
             if env.is_file():
                 try:
-                    yaml.safe_load(env.read_text(encoding="utf-8"))
+                    load_yaml(env.read_text(encoding="utf-8"))
                 except (yaml.YAMLError, UnicodeDecodeError) as exc:
                     problems.append(f"environment.yaml is not safe, valid YAML: {exc}")
             for entry in manifest.stat_specifications:

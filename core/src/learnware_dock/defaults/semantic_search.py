@@ -7,8 +7,10 @@ searched with SQLite FTS5 (bm25) over name, description and feature descriptions
 FTS finds nothing, rapidfuzz matches the same texts approximately.
 
 Scores are absolute, in [0, 1]: with text, the share of the query's words found in the
-learnware's text (or the rapidfuzz WRatio / 100 for fuzzy matches); without text, 1.0
-(every filter is satisfied). ``distance`` is the raw bm25 rank (lower is better).
+learnware's text; for fuzzy matches, the rapidfuzz similarity / 100 (the better of WRatio
+against the name and partial_ratio against the other text); without text, 1.0 (every
+filter is satisfied). ``distance`` is the raw rank: bm25 for text matches (lower is
+better), ``1 - score`` for fuzzy ones, none for filters alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 
 from learnware_dock.domain import Learnware, SearchResult, SingleMatch, UserInfo
 from learnware_dock.interfaces import Searcher
@@ -47,6 +49,9 @@ def coverage(query: str, text: str) -> float:
     return sum(any(h.startswith(w) for h in have) for w in words) / len(words)
 
 
+Candidate = tuple[str, float | None]
+
+
 class SemanticSearcher(Searcher):
     """Filters and free text over the organizer's index."""
 
@@ -55,11 +60,12 @@ class SemanticSearcher(Searcher):
 
     def candidates(
         self, user_info: UserInfo, *, fuzzy_cutoff: float = 60.0
-    ) -> tuple[list[tuple[str, float | None, float]], str]:
-        """All matching ``(id, raw rank, score)`` best first, and how they matched.
+    ) -> tuple[list[Candidate], str]:
+        """Every matching ``(id, raw rank)``, best first, and how they matched.
 
-        How: ``"filter"`` (no text), ``"text"`` (FTS5) or ``"fuzzy"`` (rapidfuzz fallback).
-        Statistical searchers call this to apply the semantic filters first.
+        How: ``"filter"`` (no text), ``"text"`` (FTS5, rank = bm25) or ``"fuzzy"``
+        (rapidfuzz fallback, rank = 1 - similarity). Statistical searchers call this to
+        apply the semantic filters first; it is cheap (no scoring, no learnware objects).
         """
         spec = user_info.semantic_spec
         organizer = self.market.organizer
@@ -67,18 +73,39 @@ class SemanticSearcher(Searcher):
         text = query_text(spec)
         ids: Sequence[str] | None = user_info.learnware_ids
         if not text:
-            return [(i, None, 1.0) for i, _ in organizer.find(filters, None, ids)], "filter"
+            return organizer.find(filters, None, ids), "filter"
         hits = organizer.find(filters, text, ids)
         if hits:
-            texts = organizer.texts([i for i, _ in hits])
-            return [(i, rank, coverage(text, texts[i])) for i, rank in hits], "text"
-        allowed = [i for i, _ in organizer.find(filters, None, ids)]
-        texts = organizer.texts(allowed)
-        matches = process.extract(
-            text, texts, scorer=fuzz.WRatio, limit=None, score_cutoff=fuzzy_cutoff
-        )
-        matches.sort(key=lambda m: (-m[1], m[2]))
-        return [(str(key), None, score / 100.0) for _, score, key in matches], "fuzzy"
+            return hits, "text"
+        return self._fuzzy(text, organizer.texts(filters, ids), fuzzy_cutoff), "fuzzy"
+
+    @staticmethod
+    def _fuzzy(query: str, texts: dict[str, tuple[str, str]], cutoff: float) -> list[Candidate]:
+        best: dict[str, float] = {}
+        names = {i: name for i, (name, _) in texts.items()}
+        others = {i: other for i, (_, other) in texts.items()}
+        for choices, scorer in ((names, fuzz.WRatio), (others, fuzz.partial_ratio)):
+            for _, score, key in process.extract(
+                query,
+                choices,
+                scorer=scorer,
+                processor=utils.default_process,
+                limit=None,
+                score_cutoff=cutoff,
+            ):
+                best[key] = max(best.get(key, 0.0), score)
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return [(key, 1.0 - score / 100.0) for key, score in ranked]
+
+    def scores(self, user_info: UserInfo, page: Sequence[Candidate], how: str) -> list[float]:
+        """Absolute scores of some candidates (see the module docstring)."""
+        if how == "filter":
+            return [1.0] * len(page)
+        if how == "fuzzy":
+            return [1.0 - (rank or 0.0) for _, rank in page]
+        texts = self.market.organizer.texts(ids=[i for i, _ in page])
+        query = query_text(user_info.semantic_spec)
+        return [coverage(query, "\n".join(texts[i])) for i, _ in page]
 
     def search(
         self,
@@ -91,13 +118,14 @@ class SemanticSearcher(Searcher):
         """Semantic search.
 
         limit, offset: the page of results to return (``total`` counts every match).
-        fuzzy_cutoff: minimum rapidfuzz WRatio (0-100) for the fuzzy fallback.
+        fuzzy_cutoff: minimum rapidfuzz similarity (0-100) for the fuzzy fallback.
         """
-        found, _ = self.candidates(user_info, fuzzy_cutoff=fuzzy_cutoff)
+        found, how = self.candidates(user_info, fuzzy_cutoff=fuzzy_cutoff)
         page = found[offset : offset + limit]
-        learnwares: list[Learnware] = self.market.organizer.get_many([i for i, _, _ in page])
+        learnwares: list[Learnware] = self.market.organizer.get_many([i for i, _ in page])
+        scores = self.scores(user_info, page, how)
         singles = tuple(
             SingleMatch(lw, score=score, distance=rank)
-            for lw, (_, rank, score) in zip(learnwares, page, strict=True)
+            for lw, (_, rank), score in zip(learnwares, page, scores, strict=True)
         )
         return SearchResult(singles, searcher=self.name, total=len(found))

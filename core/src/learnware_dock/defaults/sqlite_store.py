@@ -8,7 +8,8 @@ Layout of a market folder::
     specs/cd/<sha256>.json
 
 Writes: files are stored first (atomically), then the rows are committed in one
-transaction; a crash in between leaves only orphan files, swept on the next open.
+transaction; a crash in between leaves only orphan files and the ``market.dirty`` marker,
+so the next open sweeps them (opening a clean market does no per-learnware work).
 Ids come from an AUTOINCREMENT key and are never reused.
 """
 
@@ -37,6 +38,9 @@ from learnware_dock.semantic import FIELDS, SemanticSpec
 SCHEMA_VERSION = 1
 DB_FILE = "market.db"
 LOCK_FILE = "market.lock"
+#: present while a write is between its first file and its last cleanup; a writer killed
+#: in between leaves it behind, and the next open sweeps orphan files.
+DIRTY_FILE = "market.dirty"
 BLOB_KINDS = ("packages", "specs")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -48,6 +52,7 @@ CREATE TABLE IF NOT EXISTS learnwares (
     package TEXT NOT NULL, version INTEGER NOT NULL,
     created TEXT NOT NULL, updated TEXT NOT NULL, report TEXT
 );
+CREATE INDEX IF NOT EXISTS learnwares_status ON learnwares(status);
 CREATE TABLE IF NOT EXISTS tags (
     learnware_id INTEGER NOT NULL REFERENCES learnwares(id) ON DELETE CASCADE,
     key TEXT NOT NULL, value TEXT NOT NULL
@@ -157,22 +162,33 @@ class SQLiteOrganizer(Organizer):
         return None if row is None else int(row[0])
 
     def _sweep(self) -> None:
-        """Remove temp files and files no row references (left by a killed writer)."""
+        """After an interrupted write (``market.dirty`` left behind), remove temp files and
+        files no row references."""
+        dirty = self.root / DIRTY_FILE
+        if not dirty.exists():
+            return
         try:
             self._lock.acquire(timeout=0)
         except filelock.Timeout:
             return  # another process is writing; it may own those files
         try:
-            keep = {r[0] for r in self.db.execute("SELECT package FROM learnwares")}
-            keep |= {r[0] for r in self.db.execute("SELECT path FROM stat_specs")}
-            self.blobs.sweep(BLOB_KINDS, keep)
+            self.blobs.sweep(BLOB_KINDS, self._referenced())
+            dirty.unlink(missing_ok=True)
         finally:
             self._lock.release()
 
+    def _referenced(self) -> set[str]:
+        keep = {r[0] for r in self.db.execute("SELECT package FROM learnwares")}
+        return keep | {r[0] for r in self.db.execute("SELECT path FROM stat_specs")}
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        """Serialise writers (threads and processes); mark the market dirty meanwhile."""
         with self._thread_lock, self._lock:
+            dirty = self.root / DIRTY_FILE
+            dirty.touch()
             yield
+            dirty.unlink(missing_ok=True)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -282,8 +298,15 @@ class SQLiteOrganizer(Organizer):
     def _drop_unreferenced(self, old: Learnware) -> None:
         rel = old.package_path.relative_to(self.root).as_posix()
         candidates = [rel, *(ref.path for ref in old.stat_specs)]
-        in_use = {r[0] for r in self.db.execute("SELECT package FROM learnwares")}
-        in_use |= {r[0] for r in self.db.execute("SELECT path FROM stat_specs")}
+        marks = ",".join("?" * len(candidates))
+        in_use = {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT package FROM learnwares WHERE package IN ({marks}) "
+                f"UNION SELECT path FROM stat_specs WHERE path IN ({marks})",
+                [*candidates, *candidates],
+            )
+        }
         self.blobs.remove(c for c in candidates if c not in in_use)
 
     # -- reads -----------------------------------------------------------------------------
@@ -351,13 +374,11 @@ class SQLiteOrganizer(Organizer):
         sql = "SELECT count(*) FROM learnwares WHERE status = ?"
         return int(self.db.execute(sql, [int(status)]).fetchone()[0])
 
-    def find(
-        self,
-        filters: Mapping[str, Sequence[str]],
-        text: str | None = None,
-        ids: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> builtins.list[tuple[str, float | None]]:
+    @staticmethod
+    def _where(
+        filters: Mapping[str, Sequence[str]], ids: Sequence[str] | None
+    ) -> tuple[str, builtins.list[Any]]:
+        """SQL conditions on ``l`` for tag filters (via the tags index) and an id list."""
         clauses: builtins.list[str] = []
         params: builtins.list[Any] = []
         for key, values in filters.items():
@@ -365,26 +386,32 @@ class SQLiteOrganizer(Organizer):
                 continue  # an empty user value is a wildcard
             marks = ",".join("?" * len(values))
             clauses.append(
-                "EXISTS (SELECT 1 FROM tags t WHERE t.learnware_id = l.id AND t.key = ? "
-                f"AND t.value IN ({marks}))"
+                f"l.id IN (SELECT learnware_id FROM tags WHERE key = ? AND value IN ({marks}))"
             )
             params += [key, *values]
         if ids is not None:
-            numbers = [parse_id(i) for i in ids] or [-1]
-            clauses.append(f"l.id IN ({','.join('?' * len(numbers))})")
-            params += numbers
+            clauses.append("l.id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([parse_id(i) for i in ids]))
+        return "".join(f" AND {c}" for c in clauses), params
+
+    def find(
+        self,
+        filters: Mapping[str, Sequence[str]],
+        text: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[tuple[str, float | None]]:
+        where, params = self._where(filters, ids)
         query = fts_query(text) if text else None
         if query:
             sql = (
                 "SELECT l.id, bm25(learnwares_fts, 10.0, 4.0, 1.0) AS rank FROM learnwares_fts "
                 "JOIN learnwares l ON l.id = learnwares_fts.rowid "
-                "WHERE learnwares_fts MATCH ?"
+                f"WHERE learnwares_fts MATCH ?{where} ORDER BY rank, l.id LIMIT ?"
             )
             params.insert(0, query)
-            order = "rank, l.id"
         else:
-            sql, order = "SELECT l.id, NULL AS rank FROM learnwares l WHERE 1", "l.id"
-        sql += "".join(f" AND {c}" for c in clauses) + f" ORDER BY {order} LIMIT ?"
+            sql = f"SELECT l.id, NULL FROM learnwares l WHERE 1{where} ORDER BY l.id LIMIT ?"
         params.append(limit if limit is not None else -1)
         try:
             rows = self.db.execute(sql, params).fetchall()
@@ -392,16 +419,16 @@ class SQLiteOrganizer(Organizer):
             raise StoreError(f"semantic query failed: {exc}") from exc
         return [(format_id(r[0]), r[1]) for r in rows]
 
-    def texts(self, ids: Sequence[str] | None = None) -> dict[str, str]:
-        sql = "SELECT id, name, description, io_text FROM learnwares"
-        params: list[int] = []
-        if ids is not None:
-            params = [parse_id(i) for i in ids] or [-1]
-            sql += f" WHERE id IN ({','.join('?' * len(params))})"
-        return {
-            format_id(i): "\n".join(p for p in (n, d, t) if p)
-            for i, n, d, t in self.db.execute(sql, params)
-        }
+    def texts(
+        self, filters: Mapping[str, Sequence[str]] | None = None, ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[str, str]]:
+        where, params = self._where(filters or {}, ids)
+        sql = f"SELECT l.id, l.name, l.description, l.io_text FROM learnwares l WHERE 1{where}"
+        try:
+            rows = self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"text query failed: {exc}") from exc
+        return {format_id(i): (n, f"{d}\n{t}" if t else d) for i, n, d, t in rows}
 
     def read_stat_spec(self, ref: Any) -> dict[str, Any]:
         path = self.root / ref.path

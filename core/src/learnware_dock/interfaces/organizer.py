@@ -93,8 +93,10 @@ class Organizer(ABC):
                 ]
                 return [(i, None) for i in hits[:limit]]
 
-            def texts(self, ids=None):
-                return {i: lw.semantic_spec.text() for i, lw in self.rows.items()}
+            def texts(self, filters=None, ids=None):
+                found = {i for i, _ in self.find(filters or {}, ids=ids)}
+                return {i: (lw.name, lw.semantic_spec.text()) for i, lw in self.rows.items()
+                        if i in found}
 
             def read_stat_spec(self, ref):
                 raise UnknownLearnwareError("this organizer stores no stat specs")
@@ -147,8 +149,11 @@ class Organizer(ABC):
         """Ids matching every filter (and ``text``), best first, with the raw text rank."""
 
     @abstractmethod
-    def texts(self, ids: Sequence[str] | None = None) -> dict[str, str]:
-        """Free text per learnware (for fuzzy matching when ``find`` has no text hit)."""
+    def texts(
+        self, filters: Mapping[str, Sequence[str]] | None = None, ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[str, str]]:
+        """``id -> (name, other free text)`` of the learnwares matching ``filters``/``ids``
+        (for scoring text matches and fuzzy matching when ``find`` has no text hit)."""
 
     @abstractmethod
     def read_stat_spec(self, ref: Any) -> dict[str, Any]:

@@ -12,6 +12,11 @@ from cattrs.v import format_exception
 
 from learnware_dock.errors import PackageError
 
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
 MANIFEST = "learnware.yaml"
 MODEL_FILE = "__init__.py"
 REQUIREMENT_FILES = ("requirements.txt", "environment.yaml", "environment.yml")
@@ -72,7 +77,7 @@ class Manifest:
         if not path.is_file():
             raise PackageError(f"the package has no {MANIFEST} at its top level")
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=ManifestLoader)
+            data = load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise PackageError(f"{MANIFEST} is not safe, valid YAML: {exc}") from exc
         return cls.from_dict(data)
@@ -115,10 +120,15 @@ def _describe(exc: BaseException, type_: type | None) -> str:
     return format_exception(exc, type_)
 
 
-class ManifestLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` plus ``!!python/tuple``, which the `learnware` package's own
-    templates write for shapes. It builds a plain tuple: no object, no code. Every other
-    python tag is still refused."""
+class ManifestLoader(_SafeLoader):
+    """``yaml.SafeLoader`` (libyaml's when available) plus ``!!python/tuple``, which the
+    `learnware` package's own templates write for shapes. It builds a plain tuple: no
+    object, no code. Every other python tag is still refused."""
+
+
+def load_yaml(text: str) -> Any:
+    """Parse untrusted YAML safely (no python objects; tuples allowed, see ManifestLoader)."""
+    return yaml.load(text, Loader=ManifestLoader)
 
 
 def _tuple(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[Any, ...]:
