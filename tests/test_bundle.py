@@ -57,3 +57,13 @@ def test_demo_builds_and_searches_a_market(tmp_path: Path) -> None:
     text = console.export_text()
     assert "search: Scenario = Financial (2 found)" in text
     assert "digits 1-3-5-7-9 forest" in text
+
+
+def test_dock_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from learnware_dock.cli import main
+
+    assert main(["demo", "--market", str(tmp_path / "d"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["learnwares"] == [f"{n:08d}" for n in range(1, len(LEARNWARES) + 1)]

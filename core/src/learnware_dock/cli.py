@@ -136,7 +136,7 @@ def plugins(json_out: JsonOpt = False) -> None:
     pm = get_plugin_manager()
     infos = list_plugins(pm)
     components = Components(pm)
-    registered = {f"{kind}s": Components._collect(components, kind).names() for kind in KINDS}
+    registered = {f"{kind}s": components.registry(kind).names() for kind in KINDS}
     if json_out:
         _emit({"plugins": [vars_of(i) for i in infos], "components": registered})
         return
@@ -374,11 +374,19 @@ def print_result(result: SearchResult) -> None:
 def demo(
     market: Annotated[str, typer.Option("--market", "-m", help="Market to (re)build.")] = "demo",
     keep: Annotated[bool, typer.Option(help="Keep an existing demo market.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Build a demo market of digit classifiers from real data and search it."""
+    import io
+
+    from rich.console import Console
+
     from learnware_dock.demo import run_demo
 
-    run_demo(market, fresh=not keep, console=_console())
+    console = Console(file=io.StringIO()) if json_out else _console()
+    with run_demo(market, fresh=not keep, console=console) as built:
+        if json_out:
+            _emit({"market": str(built.root), "learnwares": [lw.id for lw in built.list()]})
 
 
 def main(argv: list[str] | None = None) -> int:

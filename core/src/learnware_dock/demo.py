@@ -157,7 +157,7 @@ def run_demo(market_name: str, *, fresh: bool = True, console: Any) -> Market:
     queries = [
         ("free text 'seven forest'", SemanticSpec(name="seven forest")),
         ("Scenario = Financial", SemanticSpec(scenario=("Financial",))),
-        ("fuzzy 'logistik regresion' (typos)", SemanticSpec(name="logistik regresion")),
+        ("fuzzy 'logistc regresson' (typos)", SemanticSpec(name="logistc regresson")),
     ]
     for title, spec in queries:
         result = market.search(UserInfo(semantic_spec=spec), searcher="semantic", limit=5)

@@ -104,36 +104,37 @@ class Components:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
 
-    def _collect(self, kind: str) -> Registry[Any]:
+    def registry(self, kind: str) -> Registry[Any]:
+        """The registry of one kind (see :data:`KINDS`)."""
         return Registry.collect(self.pm, kind)
 
     @property
     def specifications(self) -> Registry[itf.StatSpecification]:
-        return self._collect("specification")
+        return self.registry("specification")
 
     @property
     def organizers(self) -> Registry[itf.Organizer]:
-        return self._collect("organizer")
+        return self.registry("organizer")
 
     @property
     def searchers(self) -> Registry[itf.Searcher]:
-        return self._collect("searcher")
+        return self.registry("searcher")
 
     @property
     def checkers(self) -> Registry[itf.Checker]:
-        return self._collect("checker")
+        return self.registry("checker")
 
     @property
     def reusers(self) -> Registry[itf.Reuser]:
-        return self._collect("reuser")
+        return self.registry("reuser")
 
     @property
     def containers(self) -> Registry[itf.Container]:
-        return self._collect("container")
+        return self.registry("container")
 
     @property
     def backends(self) -> Registry[itf.Backend]:
-        return self._collect("backend")
+        return self.registry("backend")
 
     @property
     def vocabulary(self) -> Any:

@@ -6,11 +6,14 @@ user leaves empty matches everything. Free text (the user's Name and Description
 searched with SQLite FTS5 (bm25) over name, description and feature descriptions; when
 FTS finds nothing, rapidfuzz matches the same texts approximately.
 
+When FTS finds nothing, each query word is corrected to the closest word of the index's
+vocabulary (rapidfuzz ratio >= ``fuzzy_cutoff``) and FTS runs again with the corrections.
+
 Scores are absolute, in [0, 1]: with text, the share of the query's words found in the
-learnware's text; for fuzzy matches, the rapidfuzz similarity / 100 (the better of WRatio
-against the name and partial_ratio against the other text); without text, 1.0 (every
-filter is satisfied). ``distance`` is the raw rank: bm25 for text matches (lower is
-better), ``1 - score`` for fuzzy ones, none for filters alone.
+learnware's text; for corrected (fuzzy) matches, the same share with each word weighted by
+its correction's similarity / 100; without text, 1.0 (every filter is satisfied).
+``distance`` is the raw rank: bm25 for text matches (lower is better), ``1 - score`` for
+fuzzy ones, none for filters alone.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, process
 
 from learnware_dock.domain import Learnware, SearchResult, SingleMatch, UserInfo
 from learnware_dock.interfaces import Searcher
@@ -36,17 +39,13 @@ def semantic_filters(spec: SemanticSpec) -> dict[str, tuple[str, ...]]:
     }
 
 
+def query_words(text: str) -> list[str]:
+    """Distinct lower-cased words of a free-text query."""
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
+
+
 def query_text(spec: SemanticSpec) -> str:
     return " ".join(part for part in (spec.name, spec.description) if part and part.strip())
-
-
-def coverage(query: str, text: str) -> float:
-    """Share of the query's words that prefix some word of ``text``."""
-    words = {w.lower() for w in _WORD.findall(query)}
-    if not words:
-        return 1.0
-    have = {w.lower() for w in _WORD.findall(text)}
-    return sum(any(h.startswith(w) for h in have) for w in words) / len(words)
 
 
 Candidate = tuple[str, float | None]
@@ -59,7 +58,7 @@ class SemanticSearcher(Searcher):
     priority = 0
 
     def candidates(
-        self, user_info: UserInfo, *, fuzzy_cutoff: float = 60.0
+        self, user_info: UserInfo, *, fuzzy_cutoff: float = 65.0
     ) -> tuple[list[Candidate], str]:
         """Every matching ``(id, raw rank)``, best first, and how they matched.
 
@@ -77,25 +76,46 @@ class SemanticSearcher(Searcher):
         hits = organizer.find(filters, text, ids)
         if hits:
             return hits, "text"
-        return self._fuzzy(text, organizer.texts(filters, ids), fuzzy_cutoff), "fuzzy"
+        return self._corrected(text, filters, ids, fuzzy_cutoff), "fuzzy"
 
-    @staticmethod
-    def _fuzzy(query: str, texts: dict[str, tuple[str, str]], cutoff: float) -> list[Candidate]:
-        best: dict[str, float] = {}
-        names = {i: name for i, (name, _) in texts.items()}
-        others = {i: other for i, (_, other) in texts.items()}
-        for choices, scorer in ((names, fuzz.WRatio), (others, fuzz.partial_ratio)):
-            for _, score, key in process.extract(
-                query,
-                choices,
-                scorer=scorer,
-                processor=utils.default_process,
-                limit=None,
-                score_cutoff=cutoff,
-            ):
-                best[key] = max(best.get(key, 0.0), score)
-        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-        return [(key, 1.0 - score / 100.0) for key, score in ranked]
+    def _corrected(
+        self,
+        text: str,
+        filters: dict[str, tuple[str, ...]],
+        ids: Sequence[str] | None,
+        cutoff: float,
+    ) -> list[Candidate]:
+        """FTS with each query word replaced by its closest indexed word, best score first."""
+        organizer = self.market.organizer
+        vocabulary = organizer.terms()
+        weights: dict[str, float] = {}
+        for word in query_words(text):
+            match = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
+            if match is not None:
+                weights[match[0]] = max(weights.get(match[0], 0.0), match[1] / 100.0)
+        if not weights:
+            return []
+        ranked = organizer.find(filters, " ".join(weights), ids)
+        score = self._shares(weights, len(query_words(text)), filters, [i for i, _ in ranked])
+        ranked.sort(key=lambda hit: (-score[hit[0]], hit[1] or 0.0))
+        return [(key, 1.0 - score[key]) for key, _ in ranked]
+
+    def _shares(
+        self,
+        weights: dict[str, float],
+        words: int,
+        filters: dict[str, tuple[str, ...]],
+        ids: Sequence[str],
+    ) -> dict[str, float]:
+        """Per id: the sum of the weights of the words the index matches, over ``words``.
+
+        Uses the same full-text index as ``find``, so a score never disagrees with a match.
+        """
+        shares = dict.fromkeys(ids, 0.0)
+        for term, weight in weights.items():
+            for key, _ in self.market.organizer.find(filters, term, ids):
+                shares[key] += weight / words
+        return shares
 
     def scores(self, user_info: UserInfo, page: Sequence[Candidate], how: str) -> list[float]:
         """Absolute scores of some candidates (see the module docstring)."""
@@ -103,9 +123,9 @@ class SemanticSearcher(Searcher):
             return [1.0] * len(page)
         if how == "fuzzy":
             return [1.0 - (rank or 0.0) for _, rank in page]
-        texts = self.market.organizer.texts(ids=[i for i, _ in page])
-        query = query_text(user_info.semantic_spec)
-        return [coverage(query, "\n".join(texts[i])) for i, _ in page]
+        words = query_words(query_text(user_info.semantic_spec))
+        shares = self._shares(dict.fromkeys(words, 1.0), len(words), {}, [i for i, _ in page])
+        return [shares[i] for i, _ in page]
 
     def search(
         self,
@@ -113,12 +133,13 @@ class SemanticSearcher(Searcher):
         *,
         limit: int = 50,
         offset: int = 0,
-        fuzzy_cutoff: float = 60.0,
+        fuzzy_cutoff: float = 65.0,
     ) -> SearchResult:
         """Semantic search.
 
         limit, offset: the page of results to return (``total`` counts every match).
-        fuzzy_cutoff: minimum rapidfuzz similarity (0-100) for the fuzzy fallback.
+        fuzzy_cutoff: minimum rapidfuzz ratio (0-100) between a query word and the indexed
+            word it is corrected to, when FTS finds nothing.
         """
         found, how = self.candidates(user_info, fuzzy_cutoff=fuzzy_cutoff)
         page = found[offset : offset + limit]

@@ -149,6 +149,10 @@ class SQLiteOrganizer(Organizer):
                     create_triggers=True,
                     tokenize="porter",
                 )
+            self.db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS learnwares_terms "
+                "USING fts5vocab(learnwares_fts, 'row')"
+            )
             with self._transaction() as conn:
                 conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
@@ -429,6 +433,10 @@ class SQLiteOrganizer(Organizer):
         except sqlite3.OperationalError as exc:
             raise StoreError(f"text query failed: {exc}") from exc
         return {format_id(i): (n, f"{d}\n{t}" if t else d) for i, n, d, t in rows}
+
+    def terms(self) -> builtins.list[str]:
+        """The full-text index's vocabulary (porter-stemmed words)."""
+        return [r[0] for r in self.db.execute("SELECT term FROM learnwares_terms")]
 
     def read_stat_spec(self, ref: Any) -> dict[str, Any]:
         path = self.root / ref.path

@@ -98,6 +98,10 @@ class Organizer(ABC):
                 return {i: (lw.name, lw.semantic_spec.text()) for i, lw in self.rows.items()
                         if i in found}
 
+            def terms(self):
+                return sorted({w for lw in self.rows.values()
+                               for w in lw.semantic_spec.text().lower().split()})
+
             def read_stat_spec(self, ref):
                 raise UnknownLearnwareError("this organizer stores no stat specs")
 
@@ -154,6 +158,11 @@ class Organizer(ABC):
     ) -> dict[str, tuple[str, str]]:
         """``id -> (name, other free text)`` of the learnwares matching ``filters``/``ids``
         (for scoring text matches and fuzzy matching when ``find`` has no text hit)."""
+
+    @abstractmethod
+    def terms(self) -> builtins.list[str]:
+        """Distinct words of the free-text index, as ``find`` matches them (for example
+        stemmed); searchers correct misspelled query words against them."""
 
     @abstractmethod
     def read_stat_spec(self, ref: Any) -> dict[str, Any]:
