@@ -33,7 +33,6 @@ import os
 import platform
 import pstats
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -46,134 +45,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
-from rapidfuzz import fuzz
 
 import learnware_dock
 from learnware_dock import CheckReport, CheckResult, Market, SemanticSpec, Status, UserInfo
 from learnware_dock.interfaces import NewLearnware, NewStatSpec
-from learnware_dock.semantic import DEFAULT_VALUES, IOSpec
 from learnware_dock.testing import build_package
 from learnware_dock_rkme import RKMETableSpecification
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_market.json"
-DIM = 8  # features per learnware
 RKME_K = 10  # RKME points per stat spec (small: generous to the baseline, which parses it)
 OPENS = 5
 ROUNDS = 3  # each query runs ROUNDS times (after one warm-up pass); its median counts
 GOAL_OPEN_MS, GOAL_SEARCH_MS, GOAL_N = 1000.0, 50.0, 10_000
 SPEC_TYPE = RKMETableSpecification.name
 
-# -- a realistic corpus of semantic specs ---------------------------------------------------
-DOMAIN: dict[str, list[str]] = {
-    "Business": ["sales", "customer", "churn", "retail", "demand", "marketing", "inventory"],
-    "Financial": ["credit", "loan", "fraud", "stock", "risk", "transaction", "default"],
-    "Health": ["patient", "diagnosis", "diabetes", "heart", "clinical", "readmission", "tumor"],
-    "Politics": ["election", "poll", "policy", "vote", "legislation", "campaign", "survey"],
-    "Computer": ["network", "intrusion", "server", "latency", "malware", "log", "workload"],
-    "Internet": ["click", "advertising", "session", "recommendation", "spam", "web", "query"],
-    "Traffic": ["vehicle", "congestion", "road", "accident", "taxi", "trip", "parking"],
-    "Nature": ["weather", "rainfall", "species", "wildfire", "pollution", "climate", "ocean"],
-    "Fashion": ["clothing", "size", "style", "apparel", "trend", "fabric", "footwear"],
-    "Industry": ["machine", "failure", "sensor", "maintenance", "production", "defect", "energy"],
-    "Agriculture": ["crop", "yield", "soil", "irrigation", "harvest", "livestock", "pest"],
-    "Education": ["student", "grade", "dropout", "exam", "course", "enrollment", "school"],
-    "Entertainment": ["movie", "music", "rating", "game", "audience", "ticket", "song"],
-    "Architecture": ["building", "housing", "price", "construction", "floor", "rent", "material"],
-    "Others": ["generic", "tabular", "benchmark", "synthetic", "miscellaneous", "toy", "baseline"],
-}
-TASK_WORD = {
-    "Classification": ["classifier", "detector", "predictor"],
-    "Regression": ["regressor", "forecaster", "estimator"],
-    "Feature Extraction": ["encoder", "embedding"],
-    "Segmentation": ["segmenter"],
-    "Object Detection": ["detector"],
-    "Others": ["model"],
-}
-REGIONS = ["European", "Asian", "US", "regional", "national", "urban", "rural", "global"]
-METHODS = ["gradient boosted trees", "a random forest", "a small MLP", "logistic regression",
-           "a linear model", "LightGBM", "a CNN", "an ensemble of trees"]
-SCENARIOS = DEFAULT_VALUES["Scenario"]
-SCENARIO_W = [1.0 / (i + 1) ** 0.7 for i in range(len(SCENARIOS))]  # some tags are common
-
-
-def pick(rng: random.Random, values: Sequence[str], weights: Sequence[float]) -> str:
-    return rng.choices(values, weights)[0]
-
-
-def make_semantic(rng: random.Random, classes: int = 2) -> SemanticSpec:
-    """A valid, varied semantic spec: Class/Tag values with skewed frequencies, real text."""
-    data = pick(rng, ["Table", "Image", "Text"], [0.7, 0.2, 0.1])
-    task = pick(rng, list(TASK_WORD), [0.5, 0.35, 0.05, 0.03, 0.03, 0.04])
-    library = pick(rng, DEFAULT_VALUES["Library"], [0.5, 0.3, 0.15, 0.05])
-    licence = pick(rng, ["MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0", "CC-BY-4.0"],
-                   [0.4, 0.3, 0.1, 0.1, 0.1])
-    scenario = tuple(dict.fromkeys(rng.choices(SCENARIOS, SCENARIO_W, k=rng.randint(1, 3))))
-    words = DOMAIN[scenario[0]]
-    w1, w2, w3 = rng.sample(words, 3)
-    region = rng.choice(REGIONS)
-    name = f"{region} {w1} {w2} {rng.choice(TASK_WORD[task])}"
-    extra = " and ".join(rng.choice(DOMAIN[s]) for s in scenario[1:]) or rng.choice(words)
-    description = (
-        f"Predicts {w1} {w2} from {rng.randint(2, 90)}k {region.lower()} {w3} records "
-        f"({rng.randint(2005, 2024)}), trained with {rng.choice(METHODS)} using {library}. "
-        f"Useful for {extra} analysis; inputs are {DIM} numeric {w3} features."
-    )
-    inputs = {str(i): f"{rng.choice(words)} indicator {i}" for i in range(DIM)}
-    output = IOSpec(classes, {str(i): f"class {i}" for i in range(classes)})
-    return SemanticSpec(
-        name=name, description=description, data=(data,), task=(task,), library=(library,),
-        scenario=scenario, license=(licence,), input=IOSpec(DIM, inputs),
-        output=output if task in ("Classification", "Regression") else None,
-    )
-
-
-def typo(rng: random.Random, text: str) -> str:
-    """Drop or swap one inner letter of every word of 4+ letters ("credit" -> "crdeit")."""
-    out = []
-    for word in text.split():
-        if len(word) >= 4:
-            i = rng.randint(1, len(word) - 3)
-            word = (word[:i] + word[i + 1] + word[i] + word[i + 2:] if rng.random() < 0.5
-                    else word[:i] + word[i + 1:])
-        out.append(word)
-    return " ".join(out)
-
-
-def make_queries(rng: random.Random, n: int) -> list[tuple[str, SemanticSpec]]:
-    """~n queries in four kinds: tags only, text only, tags + text, misspelled text."""
-    def tags() -> dict[str, Any]:
-        options: list[dict[str, Any]] = [
-            {"scenario": (rng.choice(SCENARIOS),)},
-            {"scenario": tuple(rng.sample(SCENARIOS, 2))},
-            {"data": ("Image",)},
-            {"data": ("Table",), "task": ("Regression",)},
-            {"task": ("Classification",), "library": ("PyTorch",)},
-            {"data": ("Table",), "task": ("Classification",), "scenario": (rng.choice(SCENARIOS),)},
-            {"license": ("MIT",), "library": ("Scikit-learn",), "scenario": ("Financial",)},
-            {"data": ("Text",), "task": ("Classification",)},
-        ]
-        return rng.choice(options)
-
-    def text() -> str:
-        scenario = rng.choice(SCENARIOS)
-        words = rng.sample(DOMAIN[scenario], 2)
-        return rng.choice([words[0], " ".join(words), f"{rng.choice(REGIONS)} {words[0]}"])
-
-    queries: list[tuple[str, SemanticSpec]] = []
-    for i in range(n):
-        kind = ("tags", "text", "tags+text", "fuzzy")[i % 4]
-        if kind == "tags":
-            queries.append((kind, SemanticSpec(**tags())))
-        elif kind == "text":
-            queries.append((kind, SemanticSpec(name=text())))
-        elif kind == "tags+text":
-            queries.append((kind, SemanticSpec(name=text(), **tags())))
-        else:
-            scenario = rng.choice(SCENARIOS)
-            phrase = " ".join(rng.sample(DOMAIN[scenario], 2))
-            queries.append((kind, SemanticSpec(name=typo(rng, phrase))))
-    return queries
+from folder_baseline import FolderMarket  # noqa: E402
+from market_corpus import DIM, make_queries, make_semantic  # noqa: E402
 
 
 # -- package material -----------------------------------------------------------------------
@@ -200,85 +87,6 @@ def distinct_zip(template: bytes, tag: int) -> bytes:
 def distinct_spec(template: dict[str, Any], rng: np.random.Generator) -> bytes:
     z = np.asarray(template["z"]) + rng.normal(scale=1e-3, size=np.shape(template["z"]))
     return json.dumps({**template, "z": z.tolist()}).encode()
-
-
-# -- the baseline ---------------------------------------------------------------------------
-class FolderMarket:
-    """Folder-per-learnware market, as the ``learnware`` package keeps one (see the top)."""
-
-    def __init__(self, root: Path) -> None:
-        """Open = list the folders and read every learnware back (``reload_market``)."""
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.items: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-        for entry in sorted(os.scandir(root), key=lambda e: e.name):
-            with open(os.path.join(entry.path, "learnware.json"), encoding="utf-8") as fh:
-                meta = json.load(fh)
-            stats = {}
-            for type_name, file_name in meta["stat_specs"].items():
-                with open(os.path.join(entry.path, file_name), encoding="utf-8") as fh:
-                    stats[type_name] = json.load(fh)
-            self.items.append((entry.name, meta["semantic_spec"], stats))
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def write(self, zip_bytes: bytes, semantic: dict[str, Any], specs: dict[str, bytes]) -> str:
-        lid = f"{len(self.items):08d}"
-        folder = self.root / lid
-        folder.mkdir()
-        (folder / "package.zip").write_bytes(zip_bytes)
-        files = {type_name: f"{type_name}.json" for type_name in specs}
-        for type_name, content in specs.items():
-            (folder / files[type_name]).write_bytes(content)
-        meta = {"semantic_spec": semantic, "stat_specs": files}
-        (folder / "learnware.json").write_text(json.dumps(meta), encoding="utf-8")
-        self.items.append((lid, semantic, {k: json.loads(v) for k, v in specs.items()}))
-        return lid
-
-    def add(self, package: Path, semantic: dict[str, Any]) -> str:
-        """Unzip, parse learnware.yaml, load and validate each stat spec, then store."""
-        work = Path(tempfile.mkdtemp(prefix="bl-", dir=self.root.parent))
-        try:
-            with zipfile.ZipFile(package) as zf:
-                zf.extractall(work)
-            manifest = yaml.safe_load((work / "learnware.yaml").read_text(encoding="utf-8"))
-            specs = {}
-            for entry in manifest["stat_specifications"]:
-                content = (work / entry["file_name"]).read_bytes()
-                RKMETableSpecification.from_json(json.loads(content))  # same validation as ours
-                specs[entry["class_name"]] = content
-            return self.write(package.read_bytes(), semantic, specs)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-    def search(self, query: dict[str, Any], min_score: float = 75.0) -> list[str]:
-        """Loop over every learnware: Class/Tag rules, then substring, then fuzzy on the name."""
-        tagged = []
-        for lid, spec, _ in self.items:
-            for key, entry in query.items():
-                wanted = entry.get("Values", "")
-                if not wanted or entry["Type"] == "String":
-                    continue  # empty = wildcard
-                if not set(wanted) & set(spec.get(key, {}).get("Values", ())):
-                    break
-            else:
-                tagged.append((lid, spec))
-        text = query.get("Name", {}).get("Values", "").lower()
-        if not text:
-            return [lid for lid, _ in tagged]
-        names = [s["Name"]["Values"].lower() for _, s in tagged]
-        descriptions = [s.get("Description", {}).get("Values", "").lower() for _, s in tagged]
-        exact = [lid for (lid, _), n, d in zip(tagged, names, descriptions, strict=True)
-                 if text in n or text in d]
-        if exact:
-            return exact
-        scored = []
-        for (lid, _), n, d in zip(tagged, names, descriptions, strict=True):
-            score = max(fuzz.partial_ratio(text, n), fuzz.partial_ratio(text, d))
-            if score >= min_score:
-                scored.append((score, lid))
-        return [lid for _, lid in sorted(scored, key=lambda s: -s[0])]
 
 
 # -- measurements ---------------------------------------------------------------------------
@@ -316,8 +124,14 @@ class Bench:
         templates = build_real_packages(scratch / "templates", 8, seed=10_000)
         self.zip_templates = [z.read_bytes() for z in templates]
         self.spec_templates = [json.loads(zipfile.ZipFile(z).read("rkme.json")) for z in templates]
-        self.report = CheckReport(Status.NONUSABLE, (CheckResult(
-            "package", Status.NONUSABLE, f"package is well formed ({SPEC_TYPE})", 0.002),))
+        self.report = CheckReport(
+            Status.NONUSABLE,
+            (
+                CheckResult(
+                    "package", Status.NONUSABLE, f"package is well formed ({SPEC_TYPE})", 0.002
+                ),
+            ),
+        )
         self.counter = 0
 
     def bulk(self, target: int) -> dict[str, float]:
@@ -332,9 +146,13 @@ class Bench:
             spec_bytes = distinct_spec(self.spec_templates[t], self.nrng)
             semantic = make_semantic(self.rng)
             scratch_zip.write_bytes(zip_bytes)
-            new = NewLearnware(package=scratch_zip, semantic_spec=semantic,
-                               status=Status.NONUSABLE, report=self.report,
-                               stat_specs=(NewStatSpec(SPEC_TYPE, "rkme.json", spec_bytes),))
+            new = NewLearnware(
+                package=scratch_zip,
+                semantic_spec=semantic,
+                status=Status.NONUSABLE,
+                report=self.report,
+                stat_specs=(NewStatSpec(SPEC_TYPE, "rkme.json", spec_bytes),),
+            )
             start = time.perf_counter()
             self.market.organizer.add(new)
             middle = time.perf_counter()
@@ -348,17 +166,25 @@ class Bench:
         zips = build_real_packages(self.scratch / f"sample-{n}", count, seed=n)
         specs = [make_semantic(self.rng) for _ in zips]
         os.sync()  # neither side pays for the other's (or the fill's) pending writeback
-        ours = [timed(functools.partial(self.market.add, z, s, checkers=["package"]))[0]
-                for z, s in zip(zips, specs, strict=True)]
+        ours = [
+            timed(functools.partial(self.market.add, z, s, checkers=["package"]))[0]
+            for z, s in zip(zips, specs, strict=True)
+        ]
         os.sync()
-        base = [timed(functools.partial(self.baseline.add, z, s.to_dict()))[0]
-                for z, s in zip(zips, specs, strict=True)]
+        base = [
+            timed(functools.partial(self.baseline.add, z, s.to_dict()))[0]
+            for z, s in zip(zips, specs, strict=True)
+        ]
         os.sync()
-        return {"count": count, "ours_per_s": count / sum(ours),
-                "baseline_per_s": count / sum(base),
-                "ours_median_ms": statistics.median(ours) * 1000,
-                "baseline_median_ms": statistics.median(base) * 1000,
-                "ours_max_ms": max(ours) * 1000, "baseline_max_ms": max(base) * 1000}
+        return {
+            "count": count,
+            "ours_per_s": count / sum(ours),
+            "baseline_per_s": count / sum(base),
+            "ours_median_ms": statistics.median(ours) * 1000,
+            "baseline_median_ms": statistics.median(base) * 1000,
+            "ours_max_ms": max(ours) * 1000,
+            "baseline_max_ms": max(base) * 1000,
+        }
 
     def opens(self) -> dict[str, Any]:
         def ours() -> int:
@@ -381,9 +207,12 @@ class Bench:
                 return len(m)
 
         cases: list[tuple[str, Callable[[], int]]] = [
-            ("ours", ours), ("baseline", lambda: len(FolderMarket(self.base_root))),
-            ("ours_first_search", ours_first), ("baseline_first_search", base_first),
-            ("ours_shared_plugin_manager", ours_shared_pm)]
+            ("ours", ours),
+            ("baseline", lambda: len(FolderMarket(self.base_root))),
+            ("ours_first_search", ours_first),
+            ("baseline_first_search", base_first),
+            ("ours_shared_plugin_manager", ours_shared_pm),
+        ]
         runs: dict[str, list[float]] = {name: [] for name, _ in cases}
         for _ in range(OPENS):  # interleaved rounds
             for name, fn in cases:
@@ -405,9 +234,17 @@ class Bench:
             ours_t = statistics.median(timed(ours_fn)[0] for _ in range(ROUNDS)) * 1000
             base_t = statistics.median(timed(base_fn)[0] for _ in range(ROUNDS)) * 1000
             how = searcher.candidates(info)[1]
-            rows.append({"kind": kind, "query": as_dict, "how": how, "ours_ms": ours_t,
-                         "baseline_ms": base_t, "ours_total": result.total,
-                         "baseline_total": len(hits)})
+            rows.append(
+                {
+                    "kind": kind,
+                    "query": as_dict,
+                    "how": how,
+                    "ours_ms": ours_t,
+                    "baseline_ms": base_t,
+                    "ours_total": result.total,
+                    "baseline_total": len(hits),
+                }
+            )
         if self.profile:
             worst = max(rows, key=lambda r: r["ours_ms"])
             info = UserInfo(semantic_spec=SemanticSpec.from_dict(worst["query"]))
@@ -419,17 +256,22 @@ class Bench:
             summary[side] = {"median_ms": statistics.median(times), "p95_ms": p95(times)}
             for kind in ("tags", "text", "tags+text", "fuzzy"):
                 summary[side][f"{kind}_median_ms"] = statistics.median(
-                    r[f"{side}_ms"] for r in rows if r["kind"] == kind)
+                    r[f"{side}_ms"] for r in rows if r["kind"] == kind
+                )
         summary["found"] = {  # queries with at least one match, per kind: [ours, baseline, of]
-            kind: [sum(r["ours_total"] > 0 for r in rows if r["kind"] == kind),
-                   sum(r["baseline_total"] > 0 for r in rows if r["kind"] == kind),
-                   sum(r["kind"] == kind for r in rows)]
-            for kind in ("tags", "text", "tags+text", "fuzzy")}
+            kind: [
+                sum(r["ours_total"] > 0 for r in rows if r["kind"] == kind),
+                sum(r["baseline_total"] > 0 for r in rows if r["kind"] == kind),
+                sum(r["kind"] == kind for r in rows),
+            ]
+            for kind in ("tags", "text", "tags+text", "fuzzy")
+        }
         tag_rows = [r for r in rows if r["kind"] == "tags"]
         summary["tag_totals_agree"] = sum(r["ours_total"] == r["baseline_total"] for r in tag_rows)
         summary["tag_queries"] = len(tag_rows)
-        summary["ours_modes"] = {m: sum(r["how"] == m for r in rows)
-                                 for m in ("filter", "text", "fuzzy")}
+        summary["ours_modes"] = {
+            m: sum(r["how"] == m for r in rows) for m in ("filter", "text", "fuzzy")
+        }
         return summary
 
     def run(self, n: int) -> dict[str, Any]:
@@ -437,8 +279,7 @@ class Bench:
         bulk = self.bulk(n - reserve)
         adds = self.adds(n)
         assert len(self.market) == len(self.baseline) == n, (len(self.market), n)
-        return {"n": n, "bulk": bulk, "add": adds, "open": self.opens(),
-                "search": self.searches()}
+        return {"n": n, "bulk": bulk, "add": adds, "open": self.opens(), "search": self.searches()}
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -451,9 +292,15 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "learnware_dock": learnware_dock.__version__, "scratch": scratch_fs()}
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "learnware_dock": learnware_dock.__version__,
+        "scratch": scratch_fs(),
+    }
 
 
 def scratch_fs() -> str:
@@ -471,34 +318,55 @@ def scratch_fs() -> str:
 
 def rows_for(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(metric, ours, baseline, ratio) rows; every ratio reads ">1 = ours is better"."""
+
     def ms(ours: float, base: float, label: str) -> tuple[str, str, str, str]:
         return (label, f"{ours:,.1f} ms", f"{base:,.1f} ms", f"{base / ours:,.1f}x")
 
     o, s, a = r["open"], r["search"], r["add"]
-    out = [(f"add throughput ({a['count']} adds)",
-            f"{a['ours_per_s']:,.0f} lw/s", f"{a['baseline_per_s']:,.0f} lw/s",
-            f"{a['ours_per_s'] / a['baseline_per_s']:,.2f}x"),
-           ms(a["ours_median_ms"], a["baseline_median_ms"], "add latency, median per learnware"),
-           ms(o["ours"]["median_ms"], o["baseline"]["median_ms"], f"open (median of {OPENS})"),
-           ms(o["ours_first_search"]["median_ms"], o["baseline_first_search"]["median_ms"],
-              "open + first search"),
-           ms(s["ours"]["median_ms"], s["baseline"]["median_ms"],
-              f"semantic search, median ({len(s['queries'])} queries)"),
-           ms(s["ours"]["p95_ms"], s["baseline"]["p95_ms"], "semantic search, p95")]
+    out = [
+        (
+            f"add throughput ({a['count']} adds)",
+            f"{a['ours_per_s']:,.0f} lw/s",
+            f"{a['baseline_per_s']:,.0f} lw/s",
+            f"{a['ours_per_s'] / a['baseline_per_s']:,.2f}x",
+        ),
+        ms(a["ours_median_ms"], a["baseline_median_ms"], "add latency, median per learnware"),
+        ms(o["ours"]["median_ms"], o["baseline"]["median_ms"], f"open (median of {OPENS})"),
+        ms(
+            o["ours_first_search"]["median_ms"],
+            o["baseline_first_search"]["median_ms"],
+            "open + first search",
+        ),
+        ms(
+            s["ours"]["median_ms"],
+            s["baseline"]["median_ms"],
+            f"semantic search, median ({len(s['queries'])} queries)",
+        ),
+        ms(s["ours"]["p95_ms"], s["baseline"]["p95_ms"], "semantic search, p95"),
+    ]
     for kind in ("tags", "text", "tags+text", "fuzzy"):
-        out.append(ms(s["ours"][f"{kind}_median_ms"], s["baseline"][f"{kind}_median_ms"],
-                      f"  search median: {kind}"))
+        out.append(
+            ms(
+                s["ours"][f"{kind}_median_ms"],
+                s["baseline"][f"{kind}_median_ms"],
+                f"  search median: {kind}",
+            )
+        )
     return out
 
 
 def print_table(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
-    header = (f"machine: {info['platform']} | {info['cpu']}, {info['cpu_count']} CPUs | "
-              f"Python {info['python']} | SQLite {info['sqlite']} | "
-              f"learnware-dock {info['learnware_dock']} | scratch {info['scratch']}")
-    note = ("ratio: baseline/ours for times, ours/baseline for throughput (>1 = ours better).\n"
-            "add = Market.add(checkers=['package']) of distinct real packages (ours fsyncs, the "
-            "baseline does not).\nbaseline = folder-per-learnware market as in the `learnware` "
-            "package, generous: JSON only at open, no yaml, no model import.")
+    header = (
+        f"machine: {info['platform']} | {info['cpu']}, {info['cpu_count']} CPUs | "
+        f"Python {info['python']} | SQLite {info['sqlite']} | "
+        f"learnware-dock {info['learnware_dock']} | scratch {info['scratch']}"
+    )
+    note = (
+        "ratio: baseline/ours for times, ours/baseline for throughput (>1 = ours better).\n"
+        "add = Market.add(checkers=['package']) of distinct real packages (ours fsyncs, the "
+        "baseline does not).\nbaseline = folder-per-learnware market as in the `learnware` "
+        "package, generous: JSON only at open, no yaml, no model import."
+    )
     try:
         from rich.console import Console
         from rich.table import Table
@@ -514,8 +382,13 @@ def print_table(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
     console = Console(width=110)
     print(header)
     table = Table(title="learnware-dock market vs folder-per-learnware baseline")
-    for col, justify in [("N", "right"), ("metric", "left"), ("ours", "right"),
-                         ("baseline", "right"), ("ratio (>1: ours better)", "right")]:
+    for col, justify in [
+        ("N", "right"),
+        ("metric", "left"),
+        ("ours", "right"),
+        ("baseline", "right"),
+        ("ratio (>1: ours better)", "right"),
+    ]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in results:
         for i, row in enumerate(rows_for(r)):
@@ -570,15 +443,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         s = r["search"]
         b = r["bulk"]
-        bulk = (f"; filled by direct insertion: {b['count']:,} (ours organizer.add "
-                f"{b['count'] / b['ours_s']:,.0f}/s, "
-                f"baseline {b['count'] / b['baseline_s']:,.0f}/s)"
-                if b["count"] else "")
+        bulk = (
+            f"; filled by direct insertion: {b['count']:,} (ours organizer.add "
+            f"{b['count'] / b['ours_s']:,.0f}/s, "
+            f"baseline {b['count'] / b['baseline_s']:,.0f}/s)"
+            if b["count"]
+            else ""
+        )
         shared = r["open"]["ours_shared_plugin_manager"]["median_ms"]
         found = ", ".join(f"{k} {o}/{n} vs {bl}/{n}" for k, (o, bl, n) in s["found"].items())
-        print(f"N={r['n']:,}: queries with >= 1 match (ours vs baseline): {found}; tag-only "
-              f"result counts agree on {s['tag_totals_agree']}/{s['tag_queries']}; ours matched "
-              f"by {s['ours_modes']}; ours open without plugin discovery {shared:,.1f} ms{bulk}")
+        print(
+            f"N={r['n']:,}: queries with >= 1 match (ours vs baseline): {found}; tag-only "
+            f"result counts agree on {s['tag_totals_agree']}/{s['tag_queries']}; ours matched "
+            f"by {s['ours_modes']}; ours open without plugin discovery {shared:,.1f} ms{bulk}"
+        )
     for line in goals(results):
         print(line)
     print(f"total runtime: {total:,.1f} s")
