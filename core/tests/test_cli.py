@@ -102,6 +102,7 @@ def test_check_exits_nonzero_for_invalid(cli_env: Path, capsys: pytest.CaptureFi
     assert code == 1 and report["status_name"] == "INVALID"
     assert report["results"][0]["checker"] == "semantic"
     assert "missing required key 'Task'" in report["results"][0]["message"]
+    assert not (cli_env / "market").exists()  # checking touches no market
 
 
 def test_errors_are_one_line_and_debug_shows_tracebacks(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 
 from learnware_dock.domain import CheckReport, CheckResult, Status
 from learnware_dock.interfaces import Checker, NewStatSpec, Submission
-from learnware_dock.package.reader import package_file
+from learnware_dock.package.reader import extracted, package_file
+from learnware_dock.registry import Components
+from learnware_dock.semantic import SemanticSpec
 
 
 def combine(checkers: Sequence[type[Checker]], results: Sequence[CheckResult]) -> Status:
@@ -43,6 +46,17 @@ def run_checkers(submission: Submission, names: Sequence[str] | None = None) -> 
         if result.status is Status.INVALID:
             break
     return CheckReport(combine(classes[: len(results)], results), tuple(results))
+
+
+def check_archive(
+    archive: Path,
+    semantic_spec: SemanticSpec,
+    components: Components,
+    names: Sequence[str] | None = None,
+) -> CheckReport:
+    """Safely extract ``archive`` and run the checkers on it; no market is involved."""
+    with extracted(archive) as root:
+        return run_checkers(Submission(root, semantic_spec, components, archive), names)
 
 
 def stat_spec_files(submission: Submission) -> tuple[NewStatSpec, ...]:

@@ -217,13 +217,15 @@ def check(
     license: License = None,
     input_dim: InputDim = None,
     output_dim: OutputDim = None,
-    market: MarketOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run every checker on a package and show each verdict, without storing it."""
+    """Run every checker on a package and show each verdict (no market is touched)."""
+    from learnware_dock.checking import check_archive
+    from learnware_dock.plugins import get_plugin_manager
+    from learnware_dock.registry import Components
+
     spec = _semantic(semantic, locals())
-    with _open(market) as m:
-        report = m.check(package, spec)
+    report = check_archive(package, spec, Components(get_plugin_manager()))
     if json_out:
         _emit(_report_json(report))
     else:

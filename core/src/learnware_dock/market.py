@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from learnware_dock.checking import run_checkers, stat_spec_files
+from learnware_dock.checking import check_archive, run_checkers, stat_spec_files
 from learnware_dock.config import DockConfig, resolve_market_root
 from learnware_dock.domain import CheckReport, Learnware, SearchResult, Status, UserInfo
 from learnware_dock.errors import CheckError, SearchError
@@ -83,7 +83,9 @@ class Market:
         checkers: Sequence[str] | None = None,
     ) -> CheckReport:
         """Run the checkers on a package without storing it."""
-        return self._submit(package, semantic_spec, checkers)[0]
+        return check_archive(
+            Path(package).expanduser(), as_semantic(semantic_spec), self.components, checkers
+        )
 
     def add(
         self,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from learnware_dock.checking import run_checkers
+from learnware_dock.checking import check_archive
 from learnware_dock.domain import CheckReport, Status
 from learnware_dock.errors import PackageError
-from learnware_dock.interfaces import Submission
-from learnware_dock.package.reader import extracted
 from learnware_dock.package.writer import zip_folder
 from learnware_dock.plugins import get_plugin_manager
 from learnware_dock.registry import Components
@@ -24,9 +22,7 @@ def pack_folder(
     zip_folder(folder, output)
     components = Components(get_plugin_manager())
     names = ["package"] + (["semantic"] if semantic_spec is not None else [])
-    with extracted(output) as root:
-        submission = Submission(root, semantic_spec or SemanticSpec(), components, output)
-        report = run_checkers(submission, names)
+    report = check_archive(output, semantic_spec or SemanticSpec(), components, names)
     if report.status is Status.INVALID:
         output.unlink(missing_ok=True)
         raise PackageError(f"{folder} is not a valid learnware: {report.message}")
