@@ -248,3 +248,56 @@ def test_many_candidate_ids_do_not_hit_sql_variable_limits(
     ids = [f"{n:08d}" for n in range(1, 40_001)]
     result = toy_market.search(UserInfo(semantic_spec=SemanticSpec(name="only"), learnware_ids=ids))
     assert result.total == 1
+
+
+def test_usable_needs_every_granting_checker(toy_market: Market, package: Path) -> None:
+    from learnware_dock import hookimpl
+    from learnware_dock.domain import CheckResult
+    from learnware_dock.interfaces import Checker
+    from learnware_dock.testing import register_plugin
+
+    verdicts = {"runs-model": Status.USABLE, "also-runs-model": Status.USABLE}
+
+    def granting(checker_name: str) -> type[Checker]:
+        class Granting(Checker):
+            name = checker_name
+            grants_usable = True
+
+            def check(self, submission):  # type: ignore[no-untyped-def]
+                return CheckResult(self.name, verdicts[self.name], "ran the model")
+
+        return Granting
+
+    class Plugin:
+        @hookimpl
+        def dock_register_checkers(self) -> list[type[Checker]]:
+            return [granting("runs-model"), granting("also-runs-model")]
+
+    with register_plugin(toy_market.pm, Plugin()):
+        assert toy_market.add(package, table_semantic_spec()).status is Status.USABLE
+        verdicts["also-runs-model"] = Status.NONUSABLE
+        assert toy_market.add(package, table_semantic_spec()).status is Status.NONUSABLE
+
+
+def test_a_crashing_checker_rejects_the_package(toy_market: Market, package: Path) -> None:
+    from learnware_dock import hookimpl
+    from learnware_dock.interfaces import Checker
+    from learnware_dock.testing import register_plugin
+
+    class Buggy(Checker):
+        name = "buggy"
+
+        def check(self, submission):  # type: ignore[no-untyped-def]
+            raise ZeroDivisionError("oops")
+
+    class Plugin:
+        @hookimpl
+        def dock_register_checkers(self) -> list[type[Checker]]:
+            return [Buggy]
+
+    with (
+        register_plugin(toy_market.pm, Plugin()),
+        pytest.raises(CheckError, match=r"buggy: checker crashed: ZeroDivisionError\('oops'\)"),
+    ):
+        toy_market.add(package, table_semantic_spec())
+    assert len(toy_market) == 0
