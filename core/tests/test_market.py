@@ -301,3 +301,38 @@ def test_a_crashing_checker_rejects_the_package(toy_market: Market, package: Pat
     ):
         toy_market.add(package, table_semantic_spec())
     assert len(toy_market) == 0
+
+
+def test_event_hooks_fire_and_failing_listeners_only_log(
+    toy_market: Market, package: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from learnware_dock import hookimpl
+    from learnware_dock.domain import Learnware
+    from learnware_dock.testing import register_plugin
+
+    seen: list[tuple[str, str]] = []
+
+    class Listener:
+        @hookimpl
+        def dock_learnware_added(self, market: Market, learnware: Learnware) -> None:
+            assert market is toy_market
+            seen.append(("added", learnware.id))
+
+        @hookimpl
+        def dock_learnware_removed(self, learnware_id: str) -> None:
+            seen.append(("removed", learnware_id))
+
+    class Broken:
+        @hookimpl
+        def dock_learnware_added(self) -> None:
+            raise RuntimeError("listener bug")
+
+    with register_plugin(toy_market.pm, Listener()):
+        lw = toy_market.add(package, table_semantic_spec())
+        toy_market.update(lw.id, semantic_spec=table_semantic_spec("renamed"))
+        toy_market.delete(lw.id)
+    assert seen == [("added", lw.id), ("added", lw.id), ("removed", lw.id)]
+    with register_plugin(toy_market.pm, Broken()):
+        again = toy_market.add(package, table_semantic_spec())
+    assert again.id in toy_market
+    assert "dock_learnware_added listener failed" in caplog.text

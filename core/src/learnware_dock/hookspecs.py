@@ -15,6 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from learnware_dock.config import DockConfig
+    from learnware_dock.domain import Learnware
     from learnware_dock.interfaces import (
         Backend,
         Checker,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         Searcher,
         StatSpecification,
     )
+    from learnware_dock.market import Market
 
 PROJECT = "learnware_dock"
 
@@ -93,3 +95,17 @@ def dock_configure(config: DockConfig) -> None:
     Historic: plugins registered later still receive the call. Plugins may read
     ``config.options`` and keep what they need; they must not block.
     """
+
+
+@hookspec
+def dock_learnware_added(market: Market, learnware: Learnware) -> None:
+    """Called after a learnware was stored by ``Market.add`` or ``Market.update``.
+
+    For index plugins (for example to precompute and cache derived arrays). The learnware
+    is already committed: an exception here is logged, not raised.
+    """
+
+
+@hookspec
+def dock_learnware_removed(market: Market, learnware_id: str) -> None:
+    """Called after ``Market.delete`` removed a learnware (same error policy as above)."""

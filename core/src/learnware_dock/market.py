@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from learnware_dock.package.reader import extracted
 from learnware_dock.plugins import DockPluginManager, get_plugin_manager
 from learnware_dock.registry import Components
 from learnware_dock.semantic import SemanticSpec
+
+log = logging.getLogger(__name__)
 
 SemanticLike = SemanticSpec | Mapping[str, Any]
 
@@ -98,7 +101,9 @@ class Market:
         report, new = self._submit(package, semantic_spec, checkers)
         if new is None:
             raise CheckError(f"{Path(package).name} was rejected: {report.message}")
-        return self.organizer.add(new)
+        learnware = self.organizer.add(new)
+        self._notify("dock_learnware_added", learnware=learnware)
+        return learnware
 
     def update(
         self,
@@ -117,11 +122,21 @@ class Market:
         )
         if new is None:
             raise CheckError(f"update of {learnware_id} was rejected: {report.message}")
-        return self.organizer.update(learnware_id, new)
+        learnware = self.organizer.update(learnware_id, new)
+        self._notify("dock_learnware_added", learnware=learnware)
+        return learnware
 
     def delete(self, learnware_id: str) -> None:
         """Remove a learnware and its files (raises for an unknown id)."""
         self.organizer.delete(learnware_id)
+        self._notify("dock_learnware_removed", learnware_id=learnware_id)
+
+    def _notify(self, hook: str, **kwargs: Any) -> None:
+        """Fire an event hook; the change is committed, so a failing listener only logs."""
+        try:
+            getattr(self.pm.hook, hook)(market=self, **kwargs)
+        except Exception:
+            log.exception("a %s listener failed; the market itself is consistent", hook)
 
     # -- reads ---------------------------------------------------------------------------------
     def get(self, learnware_id: str) -> Learnware:

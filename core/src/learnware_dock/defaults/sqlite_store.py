@@ -434,6 +434,13 @@ class SQLiteOrganizer(Organizer):
             raise StoreError(f"text query failed: {exc}") from exc
         return {format_id(i): (n, f"{d}\n{t}" if t else d) for i, n, d, t in rows}
 
+    def spec_refs(self, type_name: str) -> dict[str, StatSpecRef]:
+        rows = self.db.execute(
+            "SELECT learnware_id, type, file, sha256, path FROM stat_specs WHERE type = ?",
+            [type_name],
+        )
+        return {format_id(r[0]): StatSpecRef(*r[1:]) for r in rows}
+
     def terms(self) -> builtins.list[str]:
         """The full-text index's vocabulary (porter-stemmed words)."""
         return [r[0] for r in self.db.execute("SELECT term FROM learnwares_terms")]

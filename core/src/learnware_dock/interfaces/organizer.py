@@ -168,6 +168,12 @@ class Organizer(ABC):
     def read_stat_spec(self, ref: Any) -> dict[str, Any]:
         """The stored JSON content of a learnware's statistical spec."""
 
+    def spec_refs(self, type_name: str) -> dict[str, Any]:
+        """``id -> StatSpecRef`` of every learnware with a spec of ``type_name`` (for
+        statistical indexes; organizers should answer without building learnwares)."""
+        found = ((lw.id, lw.stat_spec_ref(type_name)) for lw in self.list())
+        return {i: ref for i, ref in found if ref is not None}
+
     def get_many(self, ids: Sequence[str]) -> builtins.list[Learnware]:
         """Several learnwares, in the order of ``ids``."""
         return [self.get(i) for i in ids]
