@@ -31,8 +31,16 @@ def ensure_venv() -> None:
 
 
 def editable_targets() -> list[str]:
-    """Core (with the demo extra) and every first-party plugin under plugins/."""
-    targets = ["-e", "./core[demo]"]
+    """Core (with the demo extra) and every first-party plugin under plugins/.
+
+    torch is pinned to 2.13.0 (a CPU wheel on the project's machines) unless the venv
+    already has a torch, e.g. a CUDA build you installed yourself.
+    """
+    has_torch = subprocess.run(
+        [str(BIN / "python"), "-c", "import torch"], capture_output=True, check=False
+    )
+    targets = [] if has_torch.returncode == 0 else ["torch==2.13.0"]
+    targets += ["-e", "./core[demo]"]
     for plugin in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
         targets += ["-e", f"./{plugin.parent.relative_to(ROOT).as_posix()}"]
     return targets

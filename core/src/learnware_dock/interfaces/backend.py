@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -13,8 +13,9 @@ class Backend(ABC):
     """Base class of compute backends. The highest-``priority`` available one is default.
 
     ``cross_terms`` computes, for one query embedding (``z`` K x d, ``beta`` K) and a stack
-    of N embeddings (N x M x d, N x M), the N values
-    ``sum_jk beta_j beta_i,k exp(-gamma * ||z_j - z_i,k||^2)``.
+    of N embeddings (N x M x d, N x M; numpy arrays or tensors of the backend's library,
+    as an index keeps them), the N values
+    ``sum_jk beta_j beta_i,k exp(-gamma * ||z_j - z_i,k||^2)`` as a float64 numpy array.
 
     A complete minimal plugin (plain numpy)::
 
@@ -44,6 +45,6 @@ class Backend(ABC):
 
     @abstractmethod
     def cross_terms(
-        self, z: np.ndarray, beta: np.ndarray, zs: np.ndarray, betas: np.ndarray, gamma: float
+        self, z: np.ndarray, beta: np.ndarray, zs: Any, betas: Any, gamma: float
     ) -> np.ndarray:
         """Kernel inner products of one embedding with each of a stack."""

@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from learnware_dock import hookimpl
-from learnware_dock.interfaces import StatSpecification
+from learnware_dock.interfaces import Backend, Searcher, StatSpecification
 from learnware_dock_rkme.table import RKMETableSpecification
+
+if TYPE_CHECKING:
+    from learnware_dock.domain import Learnware
+    from learnware_dock.market import Market
 
 
 @hookimpl
 def dock_register_specifications() -> list[type[StatSpecification]]:
     return [RKMETableSpecification]
+
+
+@hookimpl
+def dock_register_searchers() -> list[type[Searcher]]:
+    from learnware_dock_rkme.searcher import RKMESearcher
+
+    return [RKMESearcher]
+
+
+@hookimpl
+def dock_register_backends() -> list[type[Backend]]:
+    from learnware_dock_rkme.backend import TorchCPUBackend
+
+    return [TorchCPUBackend]
+
+
+@hookimpl
+def dock_learnware_added(market: Market, learnware: Learnware) -> None:
+    """Compute and cache the indexed arrays and self term at submission."""
+    ref = learnware.stat_spec_ref(RKMETableSpecification.name)
+    if ref is None:
+        return
+    from learnware_dock_rkme.vectors import VectorStore
+
+    store = VectorStore(market.root / "rkme")
+    try:
+        if not store.get_many([ref.sha256]):
+            spec = market.stat_spec(learnware, RKMETableSpecification.name)
+            store.put(ref.sha256, spec)  # type: ignore[arg-type]
+    finally:
+        store.close()

@@ -22,5 +22,10 @@ def simplex_weights(gram: np.ndarray, target: np.ndarray) -> np.ndarray:
     solution = solve_qp(P, -target, A=np.ones((1, k)), b=np.ones(1), lb=np.zeros(k), solver="daqp")
     if solution is None or not np.isfinite(solution).all():
         raise SpecificationError("the simplex QP for RKME weights did not converge")
+    if solution.min() < -1e-6 or abs(solution.sum() - 1.0) > 1e-6:
+        raise SpecificationError(
+            f"the simplex QP broke its constraints (min {solution.min():.2e}, "
+            f"sum {solution.sum():.8f})"
+        )
     weights = np.clip(solution, 0.0, None)
     return np.asarray(weights / weights.sum())

@@ -1,0 +1,80 @@
+"""Mixtures of learnwares: simplex weights w minimising ||Phi_user - sum_j w_j Phi_j||^2.
+
+With G_jk = <Phi_j, Phi_k> and h_j = <Phi_user, Phi_j>, the residual is
+``self_user - 2 w.h + w'Gw``; the weights come from the simplex QP of
+:func:`learnware_dock_rkme.kernel.simplex_weights` (daqp, constraints checked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+from learnware_dock_rkme.kernel import gaussian_kernel, simplex_weights
+
+
+@attrs.frozen
+class Mixture:
+    members: tuple[int, ...]  # indices into the candidate list
+    weights: tuple[float, ...]
+    residual: float  # squared MMD between the user's RKME and the mixture
+    norm: float  # <Phi_mix, Phi_mix>
+
+
+def inner_products(
+    vectors: Sequence[tuple[np.ndarray, np.ndarray]],
+    user: tuple[np.ndarray, np.ndarray],
+    gamma: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(G, h) in float64 for candidate embeddings (z, beta) and the user's."""
+    n = len(vectors)
+    gram = np.empty((n, n))
+    for a in range(n):
+        for b in range(a, n):
+            za, ba = vectors[a]
+            zb, bb = vectors[b]
+            gram[a, b] = gram[b, a] = ba @ gaussian_kernel(za, zb, gamma) @ bb
+    h = np.array([b @ gaussian_kernel(z, user[0], gamma) @ user[1] for z, b in vectors])
+    return gram, h
+
+
+def _solve(members: list[int], gram: np.ndarray, h: np.ndarray, self_user: float) -> Mixture:
+    sub = np.ix_(members, members)
+    weights = simplex_weights(gram[sub], h[members]) if len(members) > 1 else np.ones(1)
+    norm = float(weights @ gram[sub] @ weights)
+    residual = max(self_user - 2.0 * float(weights @ h[members]) + norm, 0.0)
+    return Mixture(tuple(members), tuple(float(w) for w in weights), residual, norm)
+
+
+def greedy(
+    gram: np.ndarray, h: np.ndarray, self_user: float, max_size: int, min_improvement: float
+) -> Mixture:
+    """The anchor's greedy mixture: start from the best single, add the candidate that
+    most reduces the residual, stop when the relative improvement is below
+    ``min_improvement`` or ``max_size`` learnwares are in."""
+    singles = [_solve([j], gram, h, self_user) for j in range(len(h))]
+    best = min(singles, key=lambda m: m.residual)
+    while len(best.members) < min(max_size, len(h)):
+        trials = [
+            _solve([*best.members, j], gram, h, self_user)
+            for j in range(len(h))
+            if j not in best.members
+        ]
+        trial = min(trials, key=lambda m: m.residual)
+        if best.residual <= 0 or (best.residual - trial.residual) / best.residual < min_improvement:
+            break
+        best = trial
+    return best
+
+
+def one_shot(
+    gram: np.ndarray, h: np.ndarray, self_user: float, max_size: int, min_weight: float = 0.01
+) -> Mixture:
+    """Weights over all candidates at once; members below ``min_weight`` are dropped and
+    the weights re-solved; at most ``max_size`` largest are kept."""
+    full = _solve(list(range(len(h))), gram, h, self_user)
+    ranked = sorted(zip(full.weights, full.members, strict=True), reverse=True)
+    keep = [j for w, j in ranked[:max_size] if w >= min_weight] or [ranked[0][1]]
+    return _solve(sorted(keep), gram, h, self_user)

@@ -1,0 +1,172 @@
+"""The ``rkme`` searcher: semantic filters first, then exact squared-MMD ranking.
+
+Distances are squared MMDs between the user's RKME and each learnware's, over the
+learnwares that pass the semantic filters (the built-in ``semantic`` searcher's rules)
+and share the user's feature dimension and gamma. A batched float32 scan (the compute
+backend) ranks everyone; the best few are re-ranked in float64.
+
+Score (absolute, in [0, 1], comparable across queries and markets)::
+
+    score = 1 - MMD^2 / (|Phi_u|^2 + |Phi_i|^2) = 2 <Phi_u, Phi_i> / (|Phi_u|^2 + |Phi_i|^2)
+
+It is 1 for identical embeddings and falls to 0 as they stop overlapping (Gaussian
+kernels are positive, so it never goes below 0). Mixtures are scored the same way with
+the mixture's embedding.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from learnware_dock.defaults.semantic_search import SemanticSearcher
+from learnware_dock.domain import MixtureMatch, SearchResult, SingleMatch, UserInfo
+from learnware_dock.errors import SearchError
+from learnware_dock.interfaces import Backend, Searcher
+from learnware_dock_rkme import mixture as mix
+from learnware_dock_rkme.index import SPEC, RKMEIndex
+from learnware_dock_rkme.kernel import gaussian_kernel
+from learnware_dock_rkme.table import RKMETableSpecification
+from learnware_dock_rkme.vectors import Vector
+
+if TYPE_CHECKING:
+    from learnware_dock.market import Market
+
+MixtureMethod = Literal["greedy", "oneshot", "none"]
+
+
+def score(distance: float, self_a: float, self_b: float) -> float:
+    """The absolute score of the module docstring."""
+    total = self_a + self_b
+    return float(min(1.0, max(0.0, 1.0 - distance / total))) if total > 0 else 0.0
+
+
+class RKMESearcher(Searcher):
+    """Statistical search over RKME table specifications (see the module docstring)."""
+
+    name = "rkme"
+    priority = 10
+
+    def __init__(self, market: Market) -> None:
+        super().__init__(market)
+        self._index: RKMEIndex | None = None
+
+    @property
+    def index(self) -> RKMEIndex:
+        if self._index is None:
+            self._index = RKMEIndex(self.market)
+        return self._index
+
+    def supports(self, user_info: UserInfo) -> bool:
+        return SPEC in user_info.stat_specs
+
+    def backend(self) -> Backend:
+        """The available compute backend with the highest priority."""
+        classes = [c for c in self.market.components.backends.classes() if c.is_available()]
+        if not classes:
+            raise SearchError("no compute backend is available; install learnware-dock-rkme")
+        return max(classes, key=lambda c: (c.priority, c.name))()
+
+    def search(
+        self,
+        user_info: UserInfo,
+        *,
+        limit: int = 10,
+        mixture: MixtureMethod = "greedy",
+        max_search_num: int = 5,
+        mixture_candidates: int = 10,
+        min_improvement: float = 0.05,
+    ) -> SearchResult:
+        """RKME search.
+
+        limit: singles to return, best (lowest squared MMD) first.
+        mixture: "greedy" (the anchor's method), "oneshot" (simplex weights over all
+            mixture candidates at once) or "none".
+        max_search_num: the most learnwares in the mixture.
+        mixture_candidates: how many of the best singles the mixture chooses from.
+        min_improvement: greedy stops when adding a learnware improves the residual by less
+            than this fraction.
+        """
+        spec = user_info.stat_specs.get(SPEC)
+        if not isinstance(spec, RKMETableSpecification):
+            raise SearchError(f"the rkme searcher needs a {SPEC} in the user info")
+        if mixture not in ("greedy", "oneshot", "none"):
+            raise SearchError(f"mixture must be greedy, oneshot or none, not {mixture!r}")
+        semantic = self.market.searcher("semantic")
+        assert isinstance(semantic, SemanticSearcher)
+        allowed = {i for i, _ in semantic.candidates(user_info)[0]}
+        self.index.sync()
+        group = self.index.group(spec.dimension, spec.gamma)
+        rows = (
+            np.array([i in allowed for i in group.ids], dtype=bool) if group else np.zeros(0, bool)
+        )
+        if group is None or not rows.any():
+            return SearchResult(searcher=self.name, total=0)
+        user = Vector.of(spec)
+        selected = np.flatnonzero(rows)
+        if len(selected) < len(group) // 4:  # a selective filter: scan only those rows
+            cross = self.backend().cross_terms(
+                user.z, user.beta, group.z[selected], group.beta[selected], group.gamma
+            )
+        else:
+            cross = self.backend().cross_terms(user.z, user.beta, group.z, group.beta, group.gamma)
+            cross = cross[selected]
+        approx = user.self_term - 2.0 * cross + group.self_terms[selected]
+        exact = self._rerank(user, group, selected, approx, max(limit, mixture_candidates))
+        ids = [group.ids[row] for row, _ in exact]
+        wanted = ids[:limit]
+        mixtures: list[tuple[mix.Mixture, list[int]]] = []
+        if mixture != "none":
+            rows_m = [row for row, _ in exact[:mixture_candidates]]
+            gram, h = mix.inner_products(
+                [group.vector(r) for r in rows_m],
+                (user.z.astype(np.float64), user.beta.astype(np.float64)),
+                group.gamma,
+            )
+            if mixture == "greedy":
+                found = mix.greedy(gram, h, user.self_term, max_search_num, min_improvement)
+            else:
+                found = mix.one_shot(gram, h, user.self_term, max_search_num)
+            mixtures.append((found, rows_m))
+            wanted += [group.ids[rows_m[j]] for j in found.members]
+        learnwares = {
+            lw.id: lw for lw in self.market.organizer.get_many(list(dict.fromkeys(wanted)))
+        }
+        singles = tuple(
+            SingleMatch(
+                learnwares[group.ids[row]],
+                score=score(dist, user.self_term, float(group.self_terms[row])),
+                distance=dist,
+            )
+            for row, dist in exact[:limit]
+        )
+        matches = tuple(
+            MixtureMatch(
+                tuple(learnwares[group.ids[rows_m[j]]] for j in found.members),
+                found.weights,
+                score=score(found.residual, user.self_term, found.norm),
+                distance=found.residual,
+            )
+            for found, rows_m in mixtures
+        )
+        return SearchResult(singles, matches, searcher=self.name, total=len(selected))
+
+    @staticmethod
+    def _rerank(
+        user: Vector, group: Any, selected: np.ndarray, approx: np.ndarray, keep: int
+    ) -> list[tuple[int, float]]:
+        """The best ``keep`` rows by float64 squared MMD (from a float32 shortlist)."""
+        shortlist = min(len(selected), 2 * keep + 8)
+        best = np.argpartition(approx, shortlist - 1)[:shortlist]
+        uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
+        exact = []
+        for position in best:
+            row = int(selected[position])
+            z, beta = group.vector(row)
+            cross = float(ub @ gaussian_kernel(uz, z, group.gamma) @ beta)
+            exact.append(
+                (row, max(user.self_term - 2.0 * cross + float(group.self_terms[row]), 0.0))
+            )
+        exact.sort(key=lambda pair: (pair[1], group.ids[pair[0]]))
+        return exact[:keep]

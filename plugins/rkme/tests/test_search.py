@@ -1,0 +1,172 @@
+"""Batched RKME search: backend accuracy, ranking, mixtures, incremental index, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learnware_dock import Market, SearchError, SemanticSpec, UserInfo
+from learnware_dock.testing import build_package, table_semantic_spec
+from learnware_dock_rkme import RKMETableSpecification
+from learnware_dock_rkme.backend import TorchCPUBackend
+from learnware_dock_rkme.index import RKMEIndex
+from learnware_dock_rkme.kernel import gaussian_kernel
+from learnware_dock_rkme.searcher import RKMESearcher
+
+RNG = np.random.default_rng(0)
+SPEC = RKMETableSpecification.name
+
+
+def rkme(X: np.ndarray, K: int = 20) -> RKMETableSpecification:
+    return RKMETableSpecification.generate(X, K=K, seed=0)
+
+
+def add(market: Market, tmp_path: Path, name: str, X: np.ndarray, K: int = 20) -> str:
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    package = build_package(tmp_path / name, X, y, stat_specs={"rkme.json": rkme(X, K)})
+    return market.add(package, table_semantic_spec(name, dimension=X.shape[1])).id
+
+
+def query(X: np.ndarray, **semantic: object) -> UserInfo:
+    return UserInfo(semantic_spec=SemanticSpec(**semantic), stat_specs={SPEC: rkme(X)})  # type: ignore[arg-type]
+
+
+def test_backend_matches_a_float64_per_pair_reference() -> None:
+    z, beta = RNG.normal(size=(30, 6)), RNG.dirichlet(np.ones(30))
+    zs = RNG.normal(size=(50, 25, 6))
+    betas = RNG.dirichlet(np.ones(25), size=50)
+    backend = TorchCPUBackend()
+    backend.chunk_elements = 30 * 25 * 7  # several chunks, one ragged
+    got = backend.cross_terms(z, beta, zs, betas, 0.2)
+    want = [beta @ gaussian_kernel(z, zs[i], 0.2) @ betas[i] for i in range(50)]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.fixture
+def blobs(tmp_path: Path, market: Market) -> tuple[Market, dict[str, str]]:
+    """Four learnwares on well-separated Gaussian blobs in 5 dimensions."""
+    centres = {"north": 0.0, "east": 3.0, "south": 6.0, "west": 9.0}
+    ids = {}
+    for name, c in centres.items():
+        ids[name] = add(market, tmp_path, name, RNG.normal(c, 1.0, size=(300, 5)))
+    return market, ids
+
+
+def test_ranks_the_matching_learnware_first_with_absolute_scores(
+    blobs: tuple[Market, dict[str, str]],
+) -> None:
+    market, ids = blobs
+    result = market.search(query(RNG.normal(6.0, 1.0, size=(200, 5))))
+    assert result.searcher == "rkme" and result.total == 4
+    assert result.singles[0].learnware.id == ids["south"]
+    distances = [m.distance for m in result.singles]
+    assert distances == sorted(distances)  # type: ignore[type-var]
+    assert 0.8 < result.singles[0].score <= 1.0
+    assert all(0.0 <= m.score < 0.5 for m in result.singles[2:])
+    exact = RKMETableSpecification.dist(
+        rkme(RNG.normal(6.0, 1.0, size=(200, 5))),
+        market.stat_spec(ids["south"], SPEC),  # type: ignore[arg-type]
+    )
+    assert result.singles[0].distance == pytest.approx(exact, abs=0.02)
+
+
+def test_semantic_filters_apply_first(blobs: tuple[Market, dict[str, str]]) -> None:
+    market, ids = blobs
+    result = market.search(query(RNG.normal(6.0, 1.0, size=(200, 5)), name="east west"))
+    assert {m.learnware.id for m in result.singles} == {ids["east"], ids["west"]}
+    assert result.total == 2
+
+
+def test_mixture_recovers_the_proportions(tmp_path: Path, market: Market) -> None:
+    a, b = RNG.normal(0.0, 1.0, size=(600, 4)), RNG.normal(5.0, 1.0, size=(600, 4))
+    ids = {"a": add(market, tmp_path, "a", a, K=40), "b": add(market, tmp_path, "b", b, K=40)}
+    add(market, tmp_path, "c", RNG.normal(-6.0, 1.0, size=(600, 4)), K=40)
+    user = np.vstack([RNG.normal(0.0, 1.0, size=(700, 4)), RNG.normal(5.0, 1.0, size=(300, 4))])
+    info = UserInfo(stat_specs={SPEC: RKMETableSpecification.generate(user, K=60)})
+    for method in ("greedy", "oneshot"):
+        found = market.search(info, searcher="rkme", mixture=method).mixtures[0]
+        weights = {lw.id: w for lw, w in zip(found.learnwares, found.weights, strict=True)}
+        assert set(weights) == {ids["a"], ids["b"]}, method
+        assert weights[ids["a"]] == pytest.approx(0.7, abs=0.06)
+        assert sum(found.weights) == pytest.approx(1.0)
+        assert found.distance is not None
+        assert found.distance < min(m.distance or 0 for m in market.search(info).singles)
+    assert market.search(info, mixture="none").mixtures == ()
+
+
+def test_index_updates_incrementally(tmp_path: Path, blobs: tuple[Market, dict[str, str]]) -> None:
+    market, ids = blobs
+    searcher = market.searcher("rkme")
+    assert isinstance(searcher, RKMESearcher)
+    probe = query(RNG.normal(3.0, 1.0, size=(100, 5)))
+    market.search(probe)
+    index = searcher.index
+    assert len(index) == 4
+    market.delete(ids["east"])
+    new = add(market, tmp_path, "east2", RNG.normal(3.0, 1.0, size=(300, 5)))
+    market.update(ids["west"], semantic_spec=table_semantic_spec("west renamed", dimension=5))
+    result = market.search(probe)
+    assert searcher.index is index and len(index) == 4
+    assert result.singles[0].learnware.id == new
+    fresh = RKMEIndex(market)
+    fresh.sync()
+    for key, group in index.groups.items():
+        other = fresh.groups[key]
+        order = [group.ids.index(i) for i in other.ids]
+        assert sorted(group.ids) == sorted(other.ids)
+        np.testing.assert_array_equal(group.z.numpy()[order], other.z.numpy())
+        np.testing.assert_array_equal(group.self_terms[order], other.self_terms)
+    fresh.close()
+
+
+def test_vectors_are_cached_at_submission(blobs: tuple[Market, dict[str, str]]) -> None:
+    market, ids = blobs
+    from learnware_dock_rkme.vectors import VectorStore
+
+    store = VectorStore(market.root / "rkme")
+    refs = market.organizer.spec_refs(SPEC)
+    cached = store.get_many(ref.sha256 for ref in refs.values())
+    store.close()
+    assert len(cached) == 4
+    spec = market.stat_spec(ids["north"], SPEC)
+    vector = cached[refs[ids["north"]].sha256]
+    z = vector.z.astype(np.float64)
+    b = vector.beta.astype(np.float64)
+    assert vector.self_term == pytest.approx(b @ gaussian_kernel(z, z, spec.gamma) @ b)  # type: ignore[attr-defined]
+
+
+def test_other_dimensions_and_bad_options(blobs: tuple[Market, dict[str, str]]) -> None:
+    market, _ = blobs
+    other = UserInfo(stat_specs={SPEC: rkme(RNG.normal(size=(50, 3)))})
+    assert market.search(other, searcher="rkme").total == 0
+    with pytest.raises(SearchError, match="mixture must be greedy, oneshot or none"):
+        market.search(query(RNG.normal(size=(50, 5))), mixture="best")
+    with pytest.raises(SearchError, match="needs a RKMETableSpecification"):
+        market.search(SemanticSpec(), searcher="rkme")
+    assert market.search(SemanticSpec()).searcher == "semantic"
+
+
+def test_digits_market_finds_the_classes_of_the_user(tmp_path: Path, market: Market) -> None:
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    subsets = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (0, 5), (3, 8)]
+    ids = {}
+    for classes in subsets:
+        mask = np.isin(y, classes)
+        spec = RKMETableSpecification.generate(X[mask], seed=0)
+        package = build_package(
+            tmp_path / f"d{classes}", X[mask], y[mask], stat_specs={"rkme.json": spec}
+        )
+        semantic = table_semantic_spec(f"digits {classes}", dimension=64, classes=10)
+        ids[market.add(package, semantic).id] = classes
+    user_mask = np.isin(y, (2, 7))
+    info = UserInfo(stat_specs={SPEC: RKMETableSpecification.generate(X[user_mask][::2], seed=1)})
+    result = market.search(info, limit=3)
+    top_two = {ids[m.learnware.id] for m in result.singles[:2]}
+    assert top_two == {(2, 3), (6, 7)}
+    covered = {ids[lw.id] for lw in result.mixtures[0].learnwares}
+    assert {(2, 3), (6, 7)} <= covered
