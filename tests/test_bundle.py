@@ -57,6 +57,10 @@ def test_demo_builds_and_searches_a_market(tmp_path: Path) -> None:
     text = console.export_text()
     assert "search: Scenario = Financial (2 found)" in text
     assert "digits 1-3-5-7-9 forest" in text
+    statistical = text.split("statistical search: a user with digits one and seven")[1]
+    first_row = next(line for line in statistical.splitlines() if line.startswith("│ 1 "))
+    assert "digits 1-3-5-7-9 forest" in first_row
+    assert "mixture 1: score" in statistical
 
 
 def test_dock_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -165,4 +165,32 @@ def run_demo(market_name: str, *, fresh: bool = True, console: Any) -> Market:
         for rank, match in enumerate(result.singles, 1):
             hits.add_row(str(rank), match.learnware.id, match.learnware.name, f"{match.score:.2f}")
         console.print(hits)
+    statistical_search(market, console)
     return market
+
+
+#: the demo user's private data: digits of these classes.
+USER_CLASSES = (1, 7)
+
+
+def statistical_search(market: Market, console: Any) -> None:
+    """Search with an RKME of a user's private digits (when an RKME plugin is installed)."""
+    type_name = "RKMETableSpecification"
+    if (
+        type_name not in market.components.specifications
+        or "rkme" not in market.components.searchers
+    ):
+        console.print("(install learnware-dock-rkme for statistical search)")
+        return
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from learnware_dock.cli import print_result
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    rows = np.random.default_rng(7).permutation(np.flatnonzero(np.isin(y, USER_CLASSES)))[:200]
+    spec = market.components.specifications.get(type_name).generate(X[rows], seed=1)
+    result = market.search(UserInfo(stat_specs={type_name: spec}), searcher="rkme", limit=5)
+    words = " and ".join(WORDS[c] for c in USER_CLASSES)
+    print_result(result, console, f"statistical search: a user with digits {words}")

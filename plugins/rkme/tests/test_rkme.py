@@ -102,3 +102,25 @@ def test_unknown_options_and_mismatched_specs_are_errors() -> None:
     wide = RKMETableSpecification.generate(RNG.normal(size=(20, 3)), K=5)
     with pytest.raises(SpecificationError, match="cannot compare"):
         wide.dist(RKMETableSpecification.generate(A, K=5))
+
+
+def test_degenerate_kernel_is_detected_with_the_fix() -> None:
+    from sklearn.datasets import load_digits
+
+    from learnware_dock_rkme import DegenerateKernelWarning
+
+    pixels = load_digits().data  # raw 0-16 values: gamma 0.1 makes the kernel vanish
+    with pytest.warns(DegenerateKernelWarning, match=r"median kernel value .* gamma='median'"):
+        RKMETableSpecification.generate(pixels[:300], K=10)
+    spec = RKMETableSpecification.generate(pixels[:300], K=10, gamma="median")
+    assert 1e-4 < spec.gamma < 1.0
+    assert spec.to_json()["gamma"] == spec.gamma
+    RKMETableSpecification.generate(pixels[:300] / 16.0, K=10)  # scaled: no warning
+
+
+def test_progress_is_reported_and_bad_gamma_refused() -> None:
+    seen: list[tuple[int, int]] = []
+    RKMETableSpecification.generate(A, K=5, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 5) for i in range(1, 6)]
+    with pytest.raises(SpecificationError, match="gamma must be a positive number"):
+        RKMETableSpecification.generate(A, gamma=-1.0)

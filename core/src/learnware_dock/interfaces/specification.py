@@ -57,6 +57,8 @@ class StatSpecification(ABC):
     """
 
     name: ClassVar[str]
+    #: short name for ``dock spec KIND DATA`` (e.g. "table"); empty = not offered there.
+    kind: ClassVar[str] = ""
 
     @classmethod
     @abstractmethod

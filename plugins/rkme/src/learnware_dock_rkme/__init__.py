@@ -1,5 +1,5 @@
 """learnware-dock-rkme: RKME table specifications."""
 
-from learnware_dock_rkme.table import RKMETableSpecification
+from learnware_dock_rkme.table import DegenerateKernelWarning, RKMETableSpecification
 
-__all__ = ["RKMETableSpecification"]
+__all__ = ["DegenerateKernelWarning", "RKMETableSpecification"]

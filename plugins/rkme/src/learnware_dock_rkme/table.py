@@ -7,8 +7,9 @@ package's keys (``z``, ``beta``, ``gamma``, ``num_points``, ``type``), both ways
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Self
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -19,6 +20,38 @@ from learnware_dock_rkme.kernel import gaussian_kernel, simplex_weights
 DEFAULT_GAMMA = 0.1
 DEFAULT_K = 100
 BETA_TOLERANCE = 1e-4
+#: below this median kernel value between data points, every RKME looks alike.
+DEGENERATE_KERNEL = 1e-8
+
+
+class DegenerateKernelWarning(UserWarning):
+    """gamma is so large for the data's scale that the kernel is ~0 between points."""
+
+
+def median_gamma(data: np.ndarray) -> float:
+    """The median heuristic: 1 / median of the non-zero pairwise squared distances."""
+    sq = (data * data).sum(1)[:, None] + (data * data).sum(1)[None, :] - 2.0 * data @ data.T
+    positive = sq[np.triu_indices_from(sq, k=1)]
+    positive = positive[positive > 1e-12]
+    if positive.size == 0:
+        raise SpecificationError("the median heuristic needs at least two distinct rows")
+    return float(1.0 / np.median(positive))
+
+
+def check_kernel(gram: np.ndarray, gamma: float) -> None:
+    """Warn when the kernel between distinct data points is numerically zero."""
+    if gram.shape[0] < 2:
+        return
+    median = float(np.median(gram[np.triu_indices_from(gram, k=1)]))
+    if median < DEGENERATE_KERNEL:
+        warnings.warn(
+            DegenerateKernelWarning(
+                f"gamma={gamma:g} is too large for this data: the median kernel value between "
+                f"points is {median:.1e}, so this RKME cannot tell distributions apart. Scale "
+                "the features (e.g. to [0, 1]) or use gamma='median' (the median heuristic)."
+            ),
+            stacklevel=3,
+        )
 
 
 def clean_table(X: Any) -> np.ndarray:
@@ -46,6 +79,7 @@ class RKMETableSpecification(StatSpecification):
     """Reduced kernel mean embedding of a table."""
 
     name = "RKMETableSpecification"
+    kind = "table"
 
     def __init__(self, z: np.ndarray, beta: np.ndarray, gamma: float, num_points: int) -> None:
         self.z, self.beta, self.gamma, self.num_points = z, beta, gamma, num_points
@@ -56,13 +90,20 @@ class RKMETableSpecification(StatSpecification):
         X: Any,
         *,
         K: int = DEFAULT_K,
-        gamma: float = DEFAULT_GAMMA,
+        gamma: float | Literal["median"] = DEFAULT_GAMMA,
         seed: int = 0,
         max_herding_points: int = 3000,
+        progress: Callable[[int, int], None] | None = None,
         **options: Any,
     ) -> Self:
         """Kernel herding picks K points of (a subsample of) X, then the simplex QP sets
-        beta. Deterministic for a given ``seed``; global RNGs are not touched."""
+        beta. Deterministic for a given ``seed``; global RNGs are not touched.
+
+        gamma: the kernel width (0.1 = the `learnware` package's default), or "median"
+            for the median heuristic on the data; the value used is saved in the file.
+        progress: called as ``progress(done, total)`` during herding.
+        Warns :class:`DegenerateKernelWarning` when gamma makes the kernel vanish.
+        """
         if options:
             raise SpecificationError(f"unknown RKME options: {', '.join(sorted(options))}")
         data = clean_table(X)
@@ -70,8 +111,13 @@ class RKMETableSpecification(StatSpecification):
         pool = data
         if pool.shape[0] > max_herding_points:
             pool = pool[rng.choice(pool.shape[0], max_herding_points, replace=False)]
+        if gamma == "median":
+            gamma = median_gamma(pool)
+        if not isinstance(gamma, int | float) or not gamma > 0:
+            raise SpecificationError(f"gamma must be a positive number or 'median', not {gamma!r}")
         k = max(1, min(K, pool.shape[0]))
         gram = gaussian_kernel(pool, pool, gamma)
+        check_kernel(gram, gamma)
         target = gram.mean(axis=1)  # kernel mean embedding evaluated at each pool point
         chosen: list[int] = []
         running = np.zeros(pool.shape[0])
@@ -81,6 +127,8 @@ class RKMETableSpecification(StatSpecification):
             best = int(np.argmax(scores))
             chosen.append(best)
             running += gram[:, best]
+            if progress is not None:
+                progress(t + 1, k)
         z = pool[chosen]
         beta = simplex_weights(gram[np.ix_(chosen, chosen)], target[chosen])
         return cls(z, beta, float(gamma), int(data.shape[0]))
