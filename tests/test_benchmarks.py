@@ -29,3 +29,25 @@ def test_bench_market_quick(tmp_path: Path) -> None:
     assert "learnware-dock market vs folder-per-learnware baseline" in proc.stdout
     results = json.loads(out.read_text())
     assert results
+
+
+def test_bench_search_quick(tmp_path: Path) -> None:
+    out = tmp_path / "search.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_search.py"),
+            "--quick",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ours vs the anchor's per-pair loop" in proc.stdout
+    results = json.loads(out.read_text())["results"]
+    assert {r["kind"] for r in results} == {"synthetic", "realistic"}
+    assert all(r["top10_identical"] for r in results)
