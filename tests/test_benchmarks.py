@@ -50,4 +50,4 @@ def test_bench_search_quick(tmp_path: Path) -> None:
     assert "ours vs the anchor's per-pair loop" in proc.stdout
     results = json.loads(out.read_text())["results"]
     assert {r["kind"] for r in results} == {"synthetic", "realistic"}
-    assert all(r["top10_identical"] for r in results)
+    assert all(r["top10_identical"] and r["pruned_top10_identical"] for r in results)

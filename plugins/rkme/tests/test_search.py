@@ -170,3 +170,47 @@ def test_digits_market_finds_the_classes_of_the_user(tmp_path: Path, market: Mar
     assert top_two == {(2, 3), (6, 7)}
     covered = {ids[lw.id] for lw in result.mixtures[0].learnwares}
     assert {(2, 3), (6, 7)} <= covered
+
+
+def test_pivot_pruning_is_exact_and_skips_work() -> None:
+    from learnware_dock_rkme.index import Group
+    from learnware_dock_rkme.searcher import PIVOTS, pruned_scan
+    from learnware_dock_rkme.vectors import Vector
+
+    rng = np.random.default_rng(5)
+    centres = rng.uniform(-4, 4, size=(12, 3))
+    bases = [rkme(rng.normal(c, 0.5, size=(200, 3)), K=15) for c in centres]
+
+    def vectors(n: int) -> list[Vector]:
+        out = []
+        for i in rng.integers(len(bases), size=n):
+            z = bases[i].z + rng.normal(0, 0.05, size=bases[i].z.shape)
+            out.append(Vector.of(RKMETableSpecification(z, bases[i].beta, 0.1, 200)))
+        return out
+
+    group = Group(3, 0.1)
+    group.append([f"{i:08d}" for i in range(1500)], vectors(1500))
+    group.ensure_pivots(PIVOTS)
+    group.append([f"{i:08d}" for i in range(1500, 2500)], vectors(1000))  # after pivots
+    group.keep(np.arange(2500) % 7 != 0)  # deletions
+    assert group.pivot_dist.shape == (len(group), PIVOTS)
+    user = Vector.of(rkme(rng.normal(centres[3], 0.5, size=(300, 3))))
+    everyone = np.arange(len(group))
+    full = group.distances(user.z, user.beta, user.self_term)
+    rows, approx = pruned_scan(group, user, everyone, keep=10)
+    assert list(rows[np.argsort(approx)[:10]]) == list(np.argsort(full)[:10])
+    assert len(rows) < 0.5 * len(group)
+    subset = everyone[::3]
+    rows, approx = pruned_scan(group, user, subset, keep=5)
+    assert list(rows[np.argsort(approx)[:5]]) == list(subset[np.argsort(full[subset])[:5]])
+
+
+def test_backend_is_exact_on_wide_scale_data_too() -> None:
+    """Large gamma * |q|^2 takes the unfolded path instead of overflowing float32."""
+    z, beta = RNG.normal(0, 30, size=(20, 4)), RNG.dirichlet(np.ones(20))
+    zs = z[None] + RNG.normal(0, 1, size=(5, 20, 4))
+    betas = RNG.dirichlet(np.ones(20), size=5)
+    got = TorchCPUBackend().cross_terms(z, beta, zs, betas, 0.5)
+    want = [beta @ gaussian_kernel(z, zs[i], 0.5) @ betas[i] for i in range(5)]
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-9)

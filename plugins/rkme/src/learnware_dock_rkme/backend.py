@@ -8,12 +8,19 @@ import numpy as np
 
 from learnware_dock.interfaces import Backend
 
+#: largest gamma * |q|^2 for which the query's norm factor is folded out of the exponent
+#: (exp(88) overflows float32; keep a wide margin)
+FOLD_LIMIT = 40.0
+
 
 class TorchCPUBackend(Backend):
     """One GEMM + in-place exp + weighted reduction per chunk of learnwares.
 
-    Squared distances are formed as ``|q|^2 + |z|^2 - 2 q.z`` in float32 and clamped at 0;
-    each kernel block is reduced immediately, so memory stays at one chunk
+    exp(-gamma |q - z|^2) = exp(-gamma |q|^2) * exp(2 gamma q.z - gamma |z|^2): the first
+    factor goes into the query's weights, and ``addmm`` computes the exponent in one pass
+    (bias -gamma |z|^2, scale 2 gamma), so each kernel block costs a GEMM, an exp and a
+    reduction. When gamma |q|^2 is large enough to overflow float32, the plain form
+    ``-gamma (|q|^2 + |z|^2 - 2 q.z)`` is used instead. Memory stays at one chunk
     (``chunk_elements`` floats), never N x K x K.
     """
 
@@ -37,14 +44,18 @@ class TorchCPUBackend(Backend):
         stack = torch.as_tensor(zs, dtype=torch.float32)
         weights = torch.as_tensor(betas, dtype=torch.float32)
         n, m, d = stack.shape
-        q_sq = (q * q).sum(1, keepdim=True)  # K x 1
+        q_sq = (q * q).sum(1)  # K
+        fold = float(gamma * q_sq.max()) < FOLD_LIMIT if len(q_sq) else True
+        q_weights = qb * torch.exp(-gamma * q_sq) if fold else qb
         out = torch.empty(n, dtype=torch.float64)
         step = max(1, self.chunk_elements // max(1, q.shape[0] * m))
         with torch.inference_mode():
             for start in range(0, n, step):
                 block = stack[start : start + step].reshape(-1, d)  # (n_c * M) x d
-                sq = torch.addmm((block * block).sum(1).unsqueeze(0), q, block.T, alpha=-2.0)
-                sq.add_(q_sq).clamp_(min=0.0).mul_(-gamma).exp_()  # kernel block, in place
-                per_point = (qb @ sq).view(-1, m)  # n_c x M
+                bias = (block * block).sum(1).mul_(-gamma).unsqueeze(0)  # 1 x (n_c * M)
+                expo = torch.addmm(bias, q, block.T, alpha=2.0 * gamma)  # K x (n_c * M)
+                if not fold:
+                    expo.sub_((gamma * q_sq).unsqueeze(1)).clamp_(max=0.0)
+                per_point = (q_weights @ expo.exp_()).view(-1, m)  # n_c x M
                 out[start : start + step] = (per_point * weights[start : start + step]).sum(1)
         return out.numpy()

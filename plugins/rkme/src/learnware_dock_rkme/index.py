@@ -17,6 +17,7 @@ from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector, VectorStore
 
 if TYPE_CHECKING:
+    from learnware_dock.interfaces import Backend
     from learnware_dock.market import Market
 
 SPEC = RKMETableSpecification.name
@@ -25,14 +26,21 @@ SPEC = RKMETableSpecification.name
 class Group:
     """Learnwares whose RKMEs share a feature dimension and gamma (so they compare)."""
 
-    def __init__(self, dim: int, gamma: float) -> None:
+    def __init__(self, dim: int, gamma: float, backend: Backend | None = None) -> None:
         import torch
 
+        from learnware_dock_rkme.backend import TorchCPUBackend
+
         self.dim, self.gamma = dim, gamma
+        self.backend = backend or TorchCPUBackend()
         self.ids: list[str] = []
         self.z = torch.zeros((0, 1, dim), dtype=torch.float32)  # N x M x d (zero-padded)
         self.beta = torch.zeros((0, 1), dtype=torch.float32)  # N x M (padding has weight 0)
         self.self_terms = np.zeros(0)
+        # pivots for exact pruning: float64 (z, beta, self term), and each row's
+        # sqrt(MMD^2) to each pivot (N x P)
+        self.pivots: list[tuple[np.ndarray, np.ndarray, float]] = []
+        self.pivot_dist = np.zeros((0, 0))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -55,6 +63,10 @@ class Group:
         self.beta = torch.cat([self.beta, beta])
         self.ids += list(ids)
         self.self_terms = np.concatenate([self.self_terms, [v.self_term for v in vectors]])
+        if self.pivots:
+            rows = np.arange(len(self.ids) - len(vectors), len(self.ids))
+            fresh = np.stack([self._to_pivot(p, rows) for p in range(len(self.pivots))], axis=1)
+            self.pivot_dist = np.vstack([self.pivot_dist, fresh])
 
     def keep(self, mask: np.ndarray) -> None:
         import torch
@@ -63,6 +75,37 @@ class Group:
         self.z, self.beta = self.z[rows], self.beta[rows]
         self.ids = [i for i, kept in zip(self.ids, mask, strict=True) if kept]
         self.self_terms = self.self_terms[mask]
+        if self.pivots:
+            self.pivot_dist = self.pivot_dist[mask]
+
+    # -- pivots --------------------------------------------------------------------------
+    def distances(
+        self, z: np.ndarray, beta: np.ndarray, self_term: float, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Approximate (float32 scan) squared MMDs from one embedding to ``rows`` (or all)."""
+        zs, betas = (self.z, self.beta) if rows is None else (self.z[rows], self.beta[rows])
+        cross = self.backend.cross_terms(z, beta, zs, betas, self.gamma)
+        selfs = self.self_terms if rows is None else self.self_terms[rows]
+        return np.maximum(self_term - 2.0 * cross + selfs, 0.0)
+
+    def _to_pivot(self, slot: int, rows: np.ndarray | None = None) -> np.ndarray:
+        z, beta, self_term = self.pivots[slot]
+        return np.asarray(np.sqrt(self.distances(z, beta, self_term, rows)))
+
+    def ensure_pivots(self, count: int) -> None:
+        """Choose ``count`` pivots farthest-first (one scan each) if none are chosen yet."""
+        if self.pivots or len(self) < 2 * count:
+            return
+        columns: list[np.ndarray] = []
+        nearest = np.full(len(self), np.inf)
+        row = 0
+        for _ in range(count):
+            z, beta = self.vector(row)
+            self.pivots.append((z, beta, float(self.self_terms[row])))
+            columns.append(self._to_pivot(len(self.pivots) - 1))
+            nearest = np.minimum(nearest, columns[-1])
+            row = int(np.argmax(nearest))
+        self.pivot_dist = np.stack(columns, axis=1)
 
     def vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """One learnware's (z, beta) as float64, padding removed."""
@@ -74,8 +117,9 @@ class Group:
 class RKMEIndex:
     """All indexed RKMEs of a market, grouped; see the module docstring."""
 
-    def __init__(self, market: Market) -> None:
+    def __init__(self, market: Market, backend: Backend | None = None) -> None:
         self.market = market
+        self.backend = backend
         self.store = VectorStore(market.root / "rkme")
         self.groups: dict[tuple[int, float], Group] = {}
         self.loaded: dict[str, str] = {}  # learnware id -> spec sha256
@@ -110,7 +154,9 @@ class RKMEIndex:
             members[0].append(i)
             members[1].append(vector)
         for key, (group_ids, group_vectors) in by_group.items():
-            self.groups.setdefault(key, Group(*key)).append(group_ids, group_vectors)
+            if key not in self.groups:
+                self.groups[key] = Group(*key, backend=self.backend)
+            self.groups[key].append(group_ids, group_vectors)
             self.loaded.update((i, current[i]) for i in group_ids)
             self.where.update((i, key) for i in group_ids)
 

@@ -16,7 +16,7 @@ the mixture's embedding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from learnware_dock.domain import MixtureMatch, SearchResult, SingleMatch, UserI
 from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
-from learnware_dock_rkme.index import SPEC, RKMEIndex
+from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
 from learnware_dock_rkme.kernel import gaussian_kernel
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
@@ -34,6 +34,54 @@ if TYPE_CHECKING:
     from learnware_dock.market import Market
 
 MixtureMethod = Literal["greedy", "oneshot", "none"]
+PIVOTS = 6  # pivot RKMEs per group
+PRUNE_MIN = 2000  # below this many learnwares a full scan is as fast
+#: slack on the pivot bounds for float32 error in the scanned distances (sqrt scale)
+BOUND_SLACK = 3e-3
+
+
+def pruned_scan(
+    group: Group, user: Vector, selected: np.ndarray, keep: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``keep`` by best-first search on pivot lower bounds.
+
+    sqrt(MMD^2) is a metric, so |d(u, p) - d(i, p)| <= d(u, i) for every pivot p. Rows are
+    scanned in order of that bound, in growing batches, until the next bound exceeds the
+    current ``keep``-th best distance. Returns the scanned rows and their squared MMDs.
+    """
+    to_pivots = np.array(
+        [
+            np.sqrt(
+                max(
+                    user.self_term
+                    - 2.0 * float(user.beta @ _kernel(user.z, z, group.gamma) @ b)
+                    + s,
+                    0.0,
+                )
+            )
+            for z, b, s in group.pivots
+        ]
+    )
+    bound = np.abs(group.pivot_dist[selected] - to_pivots).max(axis=1) - BOUND_SLACK
+    order = np.argsort(bound, kind="stable")
+    scanned_rows: list[np.ndarray] = []
+    scanned: list[np.ndarray] = []
+    best = np.full(0, np.inf)
+    start, batch = 0, 256
+    while start < len(order):
+        if len(best) >= keep and bound[order[start]] > np.sqrt(best[keep - 1]):
+            break
+        rows = selected[order[start : start + batch]]
+        distances = group.distances(user.z, user.beta, user.self_term, rows)
+        scanned_rows.append(rows)
+        scanned.append(distances)
+        best = np.sort(np.concatenate([best, distances]))[:keep]
+        start, batch = start + batch, batch * 2
+    return np.concatenate(scanned_rows), np.concatenate(scanned)
+
+
+def _kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
+    return gaussian_kernel(a.astype(np.float64), b, gamma)
 
 
 def score(distance: float, self_a: float, self_b: float) -> float:
@@ -55,7 +103,7 @@ class RKMESearcher(Searcher):
     @property
     def index(self) -> RKMEIndex:
         if self._index is None:
-            self._index = RKMEIndex(self.market)
+            self._index = RKMEIndex(self.market, self.backend())
         return self._index
 
     def supports(self, user_info: UserInfo) -> bool:
@@ -77,6 +125,7 @@ class RKMESearcher(Searcher):
         max_search_num: int = 5,
         mixture_candidates: int = 10,
         min_improvement: float = 0.05,
+        prune: bool = True,
     ) -> SearchResult:
         """RKME search.
 
@@ -87,6 +136,9 @@ class RKMESearcher(Searcher):
         mixture_candidates: how many of the best singles the mixture chooses from.
         min_improvement: greedy stops when adding a learnware improves the residual by less
             than this fraction.
+        prune: skip learnwares that provably cannot reach the best ones, using
+            triangle-inequality bounds from pivot RKMEs (exact: the ranking is unchanged);
+            used on groups of at least PRUNE_MIN learnwares.
         """
         spec = user_info.stat_specs.get(SPEC)
         if not isinstance(spec, RKMETableSpecification):
@@ -105,15 +157,13 @@ class RKMESearcher(Searcher):
             return SearchResult(searcher=self.name, total=0)
         user = Vector.of(spec)
         selected = np.flatnonzero(rows)
-        if len(selected) < len(group) // 4:  # a selective filter: scan only those rows
-            cross = self.backend().cross_terms(
-                user.z, user.beta, group.z[selected], group.beta[selected], group.gamma
-            )
+        keep = max(limit, mixture_candidates)
+        if prune and len(group) >= PRUNE_MIN:
+            group.ensure_pivots(PIVOTS)
+            rows_scanned, approx = pruned_scan(group, user, selected, keep)
         else:
-            cross = self.backend().cross_terms(user.z, user.beta, group.z, group.beta, group.gamma)
-            cross = cross[selected]
-        approx = user.self_term - 2.0 * cross + group.self_terms[selected]
-        exact = self._rerank(user, group, selected, approx, max(limit, mixture_candidates))
+            rows_scanned, approx = selected, self._full_scan(group, user, selected)
+        exact = self._rerank(user, group, rows_scanned, approx, keep)
         ids = [group.ids[row] for row, _ in exact]
         wanted = ids[:limit]
         mixtures: list[tuple[mix.Mixture, list[int]]] = []
@@ -153,8 +203,15 @@ class RKMESearcher(Searcher):
         return SearchResult(singles, matches, searcher=self.name, total=len(selected))
 
     @staticmethod
+    def _full_scan(group: Group, user: Vector, selected: np.ndarray) -> np.ndarray:
+        """Approximate squared MMDs of the selected rows (scan all rows when most are in)."""
+        if len(selected) < len(group) // 4:  # a selective filter: scan only those rows
+            return group.distances(user.z, user.beta, user.self_term, selected)
+        return np.asarray(group.distances(user.z, user.beta, user.self_term)[selected])
+
+    @staticmethod
     def _rerank(
-        user: Vector, group: Any, selected: np.ndarray, approx: np.ndarray, keep: int
+        user: Vector, group: Group, selected: np.ndarray, approx: np.ndarray, keep: int
     ) -> list[tuple[int, float]]:
         """The best ``keep`` rows by float64 squared MMD (from a float32 shortlist)."""
         shortlist = min(len(selected), 2 * keep + 8)
