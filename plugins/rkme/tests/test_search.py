@@ -214,3 +214,18 @@ def test_backend_is_exact_on_wide_scale_data_too() -> None:
     want = [beta @ gaussian_kernel(z, zs[i], 0.5) @ betas[i] for i in range(5)]
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-9)
+
+
+def test_pruned_market_search_matches_the_full_scan(
+    blobs: tuple[Market, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learnware_dock_rkme import searcher as module
+
+    market, _ = blobs
+    monkeypatch.setattr(module, "PRUNE_MIN", 2)
+    monkeypatch.setattr(module, "PIVOTS", 1)
+    probe = query(RNG.normal(6.0, 1.0, size=(200, 5)))
+    full = market.search(probe, limit=3, mixture="none")
+    pruned = market.search(probe, limit=3, mixture="none", prune=True)
+    assert [m.learnware.id for m in pruned.singles] == [m.learnware.id for m in full.singles]
+    assert [m.distance for m in pruned.singles] == pytest.approx([m.distance for m in full.singles])

@@ -125,7 +125,7 @@ class RKMESearcher(Searcher):
         max_search_num: int = 5,
         mixture_candidates: int = 10,
         min_improvement: float = 0.05,
-        prune: bool = True,
+        prune: bool = False,
     ) -> SearchResult:
         """RKME search.
 
@@ -138,7 +138,10 @@ class RKMESearcher(Searcher):
             than this fraction.
         prune: skip learnwares that provably cannot reach the best ones, using
             triangle-inequality bounds from pivot RKMEs (exact: the ranking is unchanged);
-            used on groups of at least PRUNE_MIN learnwares.
+            used on groups of at least PRUNE_MIN learnwares. Off by default: the pivots
+            are chosen on the first pruned search (PIVOTS full scans), and on markets whose
+            RKMEs are all at similar distances the bounds skip little (see
+            benchmarks/bench_search.py).
         """
         spec = user_info.stat_specs.get(SPEC)
         if not isinstance(spec, RKMETableSpecification):
