@@ -97,8 +97,8 @@ def test_cleaning_replaces_non_finite_with_column_means() -> None:
 
 
 def test_unknown_options_and_mismatched_specs_are_errors() -> None:
-    with pytest.raises(SpecificationError, match="unknown RKME options: steps"):
-        RKMETableSpecification.generate(A, steps=3)
+    with pytest.raises(SpecificationError, match="unknown RKME options: step_size"):
+        RKMETableSpecification.generate(A, step_size=0.1)
     wide = RKMETableSpecification.generate(RNG.normal(size=(20, 3)), K=5)
     with pytest.raises(SpecificationError, match="cannot compare"):
         wide.dist(RKMETableSpecification.generate(A, K=5))
@@ -124,3 +124,24 @@ def test_progress_is_reported_and_bad_gamma_refused() -> None:
     assert seen == [(i, 5) for i in range(1, 6)]
     with pytest.raises(SpecificationError, match="gamma must be a positive number"):
         RKMETableSpecification.generate(A, gamma=-1.0)
+
+
+def squared_mmd_to_data(spec: RKMETableSpecification, X: np.ndarray) -> float:
+    from learnware_dock_rkme.kernel import gaussian_kernel
+
+    g = spec.gamma
+    data_term = gaussian_kernel(X, X, g).mean()
+    cross = spec.beta @ gaussian_kernel(spec.z, X, g).mean(axis=1)
+    return float(data_term - 2 * cross + spec.beta @ gaussian_kernel(spec.z, spec.z, g) @ spec.beta)
+
+
+def test_high_quality_is_closer_to_the_data_and_deterministic() -> None:
+    X = RNG.normal(size=(300, 4))
+    fast = RKMETableSpecification.generate(X, K=10, seed=2)
+    high = RKMETableSpecification.generate(X, K=10, seed=2, quality="high", steps=150)
+    again = RKMETableSpecification.generate(X, K=10, seed=2, quality="high", steps=150)
+    assert squared_mmd_to_data(high, X) < 0.5 * squared_mmd_to_data(fast, X)
+    assert np.array_equal(high.z, again.z)
+    assert (high.beta >= 0).all() and abs(high.beta.sum() - 1) < 1e-9
+    with pytest.raises(SpecificationError, match="quality must be 'fast' or 'high'"):
+        RKMETableSpecification.generate(X, quality="best")

@@ -75,6 +75,42 @@ def clean_table(X: Any) -> np.ndarray:
     return data
 
 
+def refine(
+    data: np.ndarray,
+    z: np.ndarray,
+    beta: np.ndarray,
+    gamma: float,
+    steps: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise MMD^2(data, (z, beta)) jointly: Adam on z and on beta = softmax(theta)."""
+    import torch
+
+    x = torch.as_tensor(data, dtype=torch.float64)
+    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    theta = torch.tensor(np.log(beta + 1e-6), dtype=torch.float64, requires_grad=True)
+    scale = float(np.median(np.abs(data - np.median(data, axis=0)))) or 1.0
+    optimiser = torch.optim.Adam(
+        [{"params": [zt], "lr": 0.05 * scale}, {"params": [theta], "lr": 0.05}]
+    )
+
+    def kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+        return torch.exp(-gamma * sq.clamp(min=0.0))
+
+    for step in range(steps):
+        optimiser.zero_grad()
+        weights = torch.softmax(theta, 0)
+        loss = weights @ kernel(zt, zt) @ weights - 2.0 * weights @ kernel(zt, x).mean(1)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimiser.step()
+        if progress is not None:
+            progress(step + 1, steps)
+    z_new = zt.detach().numpy()
+    target = gaussian_kernel(z_new, data, gamma).mean(axis=1)
+    return z_new, simplex_weights(gaussian_kernel(z_new, z_new, gamma), target)
+
+
 class RKMETableSpecification(StatSpecification):
     """Reduced kernel mean embedding of a table."""
 
@@ -93,6 +129,8 @@ class RKMETableSpecification(StatSpecification):
         gamma: float | Literal["median"] = DEFAULT_GAMMA,
         seed: int = 0,
         max_herding_points: int = 3000,
+        quality: Literal["fast", "high"] = "fast",
+        steps: int = 300,
         progress: Callable[[int, int], None] | None = None,
         **options: Any,
     ) -> Self:
@@ -101,7 +139,10 @@ class RKMETableSpecification(StatSpecification):
 
         gamma: the kernel width (0.1 = the `learnware` package's default), or "median"
             for the median heuristic on the data; the value used is saved in the file.
-        progress: called as ``progress(done, total)`` during herding.
+        quality: "fast" (herding + QP) or "high": then ``steps`` Adam steps on Z jointly
+            with softmax-parameterised beta against (a subsample of) the data, and a final
+            QP for beta; much closer to the data at a few seconds' cost.
+        progress: called as ``progress(done, total)`` during herding (and optimisation).
         Warns :class:`DegenerateKernelWarning` when gamma makes the kernel vanish.
         """
         if options:
@@ -131,6 +172,10 @@ class RKMETableSpecification(StatSpecification):
                 progress(t + 1, k)
         z = pool[chosen]
         beta = simplex_weights(gram[np.ix_(chosen, chosen)], target[chosen])
+        if quality == "high":
+            z, beta = refine(pool, z, beta, float(gamma), steps, progress)
+        elif quality != "fast":
+            raise SpecificationError(f"quality must be 'fast' or 'high', not {quality!r}")
         return cls(z, beta, float(gamma), int(data.shape[0]))
 
     @property
