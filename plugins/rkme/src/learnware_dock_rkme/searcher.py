@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from learnware_dock.market import Market
 
 MixtureMethod = Literal["greedy", "oneshot", "none"]
-PIVOTS = 6  # pivot RKMEs per group
+PIVOTS = 32  # pivot RKMEs per group
 PRUNE_MIN = 2000  # below this many learnwares a full scan is as fast
 #: slack on the pivot bounds for float32 error in the scanned distances (sqrt scale)
 BOUND_SLACK = 3e-3
@@ -49,19 +49,10 @@ def pruned_scan(
     scanned in order of that bound, in growing batches, until the next bound exceeds the
     current ``keep``-th best distance. Returns the scanned rows and their squared MMDs.
     """
-    to_pivots = np.array(
-        [
-            np.sqrt(
-                max(
-                    user.self_term
-                    - 2.0 * float(user.beta @ _kernel(user.z, z, group.gamma) @ b)
-                    + s,
-                    0.0,
-                )
-            )
-            for z, b, s in group.pivots
-        ]
-    )
+    uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
+    cross = np.array([ub @ gaussian_kernel(uz, z, group.gamma) @ b for z, b, _ in group.pivots])
+    selfs = np.array([s for _, _, s in group.pivots])
+    to_pivots = np.sqrt(np.maximum(user.self_term - 2.0 * cross + selfs, 0.0))
     bound = np.abs(group.pivot_dist[selected] - to_pivots).max(axis=1) - BOUND_SLACK
     order = np.argsort(bound, kind="stable")
     scanned_rows: list[np.ndarray] = []
@@ -78,10 +69,6 @@ def pruned_scan(
         best = np.sort(np.concatenate([best, distances]))[:keep]
         start, batch = start + batch, batch * 2
     return np.concatenate(scanned_rows), np.concatenate(scanned)
-
-
-def _kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
-    return gaussian_kernel(a.astype(np.float64), b, gamma)
 
 
 def score(distance: float, self_a: float, self_b: float) -> float:
