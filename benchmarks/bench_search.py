@@ -168,7 +168,7 @@ def floor(group: Group, user: Vector) -> float:
     q = torch.from_numpy(user.z)
     step = max(1, TorchCPUBackend.chunk_elements // (K * K))
     blocks = [group.z[s : s + step].reshape(-1, D) for s in range(0, len(group.ids), step)]
-    buffer = torch.empty(K, step * K)
+    buffer = torch.empty(q.shape[0], step * K)
 
     def essential() -> None:
         for block in blocks:
