@@ -6,69 +6,41 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_market_quick(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
+def run_quick(script: str, tmp_path: Path) -> tuple[str, Any]:
+    """Run ``benchmarks/<script> --quick``; return its stdout and its JSON results."""
+    out = tmp_path / "results.json"
     proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_market.py"),
-            "--quick",
-            "--output",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--output", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "learnware-dock market vs folder-per-learnware baseline" in proc.stdout
-    results = json.loads(out.read_text())
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_bench_market_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("bench_market.py", tmp_path)
+    assert "learnware-dock market vs folder-per-learnware baseline" in stdout
     assert results
 
 
 def test_bench_search_quick(tmp_path: Path) -> None:
-    out = tmp_path / "search.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_search.py"),
-            "--quick",
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "ours vs the anchor's per-pair loop" in proc.stdout
-    results = json.loads(out.read_text())["results"]
-    assert {r["kind"] for r in results} == {"synthetic", "realistic"}
-    assert all(r["top10_identical"] and r["pruned_top10_identical"] for r in results)
+    stdout, results = run_quick("bench_search.py", tmp_path)
+    assert "ours vs the anchor's per-pair loop" in stdout
+    rows = results["results"]
+    assert {r["kind"] for r in rows} == {"synthetic", "realistic"}
+    assert all(r["top10_identical"] and r["pruned_top10_identical"] for r in rows)
 
 
 def test_bench_rkme_quick(tmp_path: Path) -> None:
-    out = tmp_path / "rkme.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_rkme.py"),
-            "--quick",
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    (row,) = json.loads(out.read_text())
+    _, results = run_quick("bench_rkme.py", tmp_path)
+    (row,) = results
     assert row["n"] == 300
     assert 0 < row["high_mmd2"] < row["fast_mmd2"]

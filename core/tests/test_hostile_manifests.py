@@ -1,9 +1,7 @@
 """Hostile manifests, specs and semantic specs: each is refused precisely, leaving no trace.
 
-Every hostile archive is built here with ``zipfile``/``tarfile`` from a valid package made by
-:func:`build_package`. For each rejection we check (a) the exact ``DockError`` subclass and a
-message naming the problem, (b) that nothing was stored (no row, no blob, no leftover
-extraction folder) and (c) that the market still opens, empty.
+Same method as test_hostile_archives.py: valid packages rewritten by the builders of
+``hostile.py``, then ``Env.assert_clean()`` after each rejection.
 """
 
 from __future__ import annotations
