@@ -44,3 +44,10 @@ def test_bench_rkme_quick(tmp_path: Path) -> None:
     (row,) = results
     assert row["n"] == 300
     assert 0 < row["high_mmd2"] < row["fast_mmd2"]
+
+
+def test_bench_index_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("bench_index.py", tmp_path)
+    assert "first search (index loaded from vector cache)" in stdout
+    assert results["n"] == 200
+    assert results["first_s"] > 0
