@@ -12,6 +12,7 @@ A key absent from the dict is ``None`` on the spec; a key present with empty val
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -97,6 +98,14 @@ TASKS_FOR_DATA = {
     ),
     "Text": ("Classification", "Regression", "Feature Extraction", "Text Generation", "Others"),
 }
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """Distinct lower-cased words of free text, in order (how queries are tokenised)."""
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
 
 
 @attrs.frozen

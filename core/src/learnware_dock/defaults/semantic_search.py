@@ -18,16 +18,13 @@ fuzzy ones, none for filters alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rapidfuzz import fuzz, process
 
 from learnware_dock.domain import Learnware, SearchResult, SingleMatch, UserInfo
 from learnware_dock.interfaces import Searcher
-from learnware_dock.semantic import FIELDS, SemanticSpec
-
-_WORD = re.compile(r"\w+", re.UNICODE)
+from learnware_dock.semantic import FIELDS, SemanticSpec, words
 
 
 def semantic_filters(spec: SemanticSpec) -> dict[str, tuple[str, ...]]:
@@ -37,11 +34,6 @@ def semantic_filters(spec: SemanticSpec) -> dict[str, tuple[str, ...]]:
         for key, (_, kind) in FIELDS.items()
         if kind != "String" and spec.values_of(key)
     }
-
-
-def query_words(text: str) -> list[str]:
-    """Distinct lower-cased words of a free-text query."""
-    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
 
 
 def query_text(spec: SemanticSpec) -> str:
@@ -88,15 +80,16 @@ class SemanticSearcher(Searcher):
         """FTS with each query word replaced by its closest indexed word, best score first."""
         organizer = self.market.organizer
         vocabulary = organizer.terms()
+        query = words(text)
         weights: dict[str, float] = {}
-        for word in query_words(text):
+        for word in query:
             match = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
             if match is not None:
                 weights[match[0]] = max(weights.get(match[0], 0.0), match[1] / 100.0)
         if not weights:
             return []
         ranked = organizer.find(filters, " ".join(weights), ids)
-        score = self._shares(weights, len(query_words(text)), filters, [i for i, _ in ranked])
+        score = self._shares(weights, len(query), filters, [i for i, _ in ranked])
         ranked.sort(key=lambda hit: (-score[hit[0]], hit[1] or 0.0))
         return [(key, 1.0 - score[key]) for key, _ in ranked]
 
@@ -123,8 +116,8 @@ class SemanticSearcher(Searcher):
             return [1.0] * len(page)
         if how == "fuzzy":
             return [1.0 - (rank or 0.0) for _, rank in page]
-        words = query_words(query_text(user_info.semantic_spec))
-        shares = self._shares(dict.fromkeys(words, 1.0), len(words), {}, [i for i, _ in page])
+        query = words(query_text(user_info.semantic_spec))
+        shares = self._shares(dict.fromkeys(query, 1.0), len(query), {}, [i for i, _ in page])
         return [shares[i] for i, _ in page]
 
     def search(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,7 +32,7 @@ from learnware_dock.defaults.blobs import BlobStore
 from learnware_dock.domain import CheckReport, Learnware, StatSpecRef, Status, converter
 from learnware_dock.errors import StoreError, UnknownLearnwareError
 from learnware_dock.interfaces import NewLearnware, Organizer
-from learnware_dock.semantic import FIELDS, SemanticSpec
+from learnware_dock.semantic import FIELDS, SemanticSpec, words
 
 SCHEMA_VERSION = 1
 DB_FILE = "market.db"
@@ -42,7 +41,6 @@ LOCK_FILE = "market.lock"
 #: in between leaves it behind, and the next open sweeps orphan files.
 DIRTY_FILE = "market.dirty"
 BLOB_KINDS = ("packages", "specs")
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS learnwares (
@@ -81,8 +79,7 @@ def parse_id(learnware_id: str) -> int:
 
 def fts_query(text: str) -> str | None:
     """An FTS5 query matching any word of ``text`` (as a prefix); None if no words."""
-    tokens = _TOKEN.findall(text.lower())
-    return " OR ".join(f'"{t}"*' for t in tokens) or None
+    return " OR ".join(f'"{t}"*' for t in words(text)) or None
 
 
 def archive_suffix(path: Path) -> str:

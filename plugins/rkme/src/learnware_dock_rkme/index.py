@@ -9,7 +9,7 @@ indexed learnwares). The stacked tensors are what a GPU backend would take over.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -177,12 +177,3 @@ class RKMEIndex:
 
     def close(self) -> None:
         self.store.close()
-
-
-def describe(index: RKMEIndex) -> dict[str, Any]:
-    """Sizes for benchmarks and diagnostics."""
-    return {
-        "learnwares": len(index),
-        "groups": {f"d={d},gamma={g}": len(grp) for (d, g), grp in index.groups.items()},
-        "bytes": index.nbytes(),
-    }
