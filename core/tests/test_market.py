@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -336,3 +337,20 @@ def test_event_hooks_fire_and_failing_listeners_only_log(
         again = toy_market.add(package, table_semantic_spec())
     assert again.id in toy_market
     assert "dock_learnware_added listener failed" in caplog.text
+
+
+def test_revision_moves_on_every_write_from_any_process(
+    toy_market: Market, package: Path
+) -> None:
+    revisions = [toy_market.organizer.revision()]
+    learnware = toy_market.add(package, table_semantic_spec("rev"))
+    revisions.append(toy_market.organizer.revision())
+    toy_market.search(SemanticSpec(name="rev"))  # reads leave it alone
+    toy_market.list()
+    assert toy_market.organizer.revision() == revisions[-1]
+    toy_market.update(learnware.id, semantic_spec=table_semantic_spec("rev 2"))
+    revisions.append(toy_market.organizer.revision())
+    with Market(toy_market.root, plugin_manager=toy_market.pm) as other:  # another connection
+        other.delete(learnware.id)
+    revisions.append(toy_market.organizer.revision())
+    assert all(b is not None and a is not None and b > a for a, b in itertools.pairwise(revisions))

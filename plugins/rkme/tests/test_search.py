@@ -174,7 +174,8 @@ def test_digits_market_finds_the_classes_of_the_user(tmp_path: Path, market: Mar
 
 def test_pivot_pruning_is_exact_and_skips_work() -> None:
     from learnware_dock_rkme.index import Group
-    from learnware_dock_rkme.searcher import PIVOTS, pruned_scan
+    from learnware_dock_rkme.pivots import PIVOTS
+    from learnware_dock_rkme.searcher import pruned_scan
     from learnware_dock_rkme.vectors import Vector
 
     rng = np.random.default_rng(5)
@@ -190,8 +191,11 @@ def test_pivot_pruning_is_exact_and_skips_work() -> None:
 
     group = Group(3, 0.1)
     group.append([f"{i:08d}" for i in range(1500)], vectors(1500))
-    group.ensure_pivots(PIVOTS)
+    group.choose_pivots(PIVOTS, np.arange(0, 1500, 3))  # farthest-first in a sample
+    assert not np.isnan(group.pivot_dist).any()
     group.append([f"{i:08d}" for i in range(1500, 2500)], vectors(1000))  # after pivots
+    assert np.isnan(group.pivot_dist[1500:]).all()
+    assert sorted(group.fill_pivot_dist({})) == list(range(1500, 2500))
     group.keep(np.arange(2500) % 7 != 0)  # deletions
     assert group.pivot_dist.shape == (len(group), PIVOTS)
     user = Vector.of(rkme(rng.normal(centres[3], 0.5, size=(300, 3))))
@@ -216,16 +220,73 @@ def test_backend_is_exact_on_wide_scale_data_too() -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-9)
 
 
-def test_pruned_market_search_matches_the_full_scan(
-    blobs: tuple[Market, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+def test_pivots_are_maintained_at_submission_and_prune_exactly(
+    tmp_path: Path, market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from learnware_dock_rkme import searcher as module
+    from learnware_dock_rkme import pivots, searcher
+    from learnware_dock_rkme.index import Group
+    from learnware_dock_rkme.vectors import VectorStore
 
-    market, _ = blobs
-    monkeypatch.setattr(module, "PRUNE_MIN", 2)
-    monkeypatch.setattr(module, "PIVOTS", 1)
-    probe = query(RNG.normal(6.0, 1.0, size=(200, 5)))
-    full = market.search(probe, limit=3, mixture="none")
-    pruned = market.search(probe, limit=3, mixture="none", prune=True)
+    monkeypatch.setattr(pivots, "PIVOTS", 3)
+    monkeypatch.setattr(pivots, "FIRST_CHOICE", 4)
+    monkeypatch.setattr(pivots, "GROWTH", 2)
+    monkeypatch.setattr(searcher, "PRUNE_MIN", 2)
+    store = VectorStore(market.root / "rkme")
+    generations = []
+    for n, centre in enumerate(np.linspace(-8, 8, 9)):
+        add(market, tmp_path, f"lw{n}", RNG.normal(centre, 1.0, size=(150, 5)))
+        found = store.pivot_set((5, 0.1))
+        generations.append(found.generation if found else 0)
+    # chosen at 4 vectors, re-chosen at 8 (GROWTH 2); never at submission otherwise
+    assert generations == [0, 0, 0, 1, 1, 1, 1, 2, 2]
+    current = store.pivot_set((5, 0.1))
+    assert current is not None and len(current.pivots) == 3 and current.chosen_at == 8
+    shas = [ref.sha256 for ref in market.organizer.spec_refs(SPEC).values()]
+    assert len(store.pivot_dists(shas, current.generation)) == 9  # all stored at submission
+
+    computed: list[int] = []
+    fill = Group.fill_pivot_dist
+
+    def spy(self: Group, known: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        out = fill(self, known)
+        computed.append(len(out))
+        return out
+
+    monkeypatch.setattr(Group, "fill_pivot_dist", spy)
+    probe = query(RNG.normal(2.0, 1.0, size=(200, 5)))
+    pruned = market.search(probe, limit=3, mixture="none")
+    full = market.search(probe, limit=3, mixture="none", prune=False)
+    assert computed == [0]  # the index took every pivot distance from the store
     assert [m.learnware.id for m in pruned.singles] == [m.learnware.id for m in full.singles]
     assert [m.distance for m in pruned.singles] == pytest.approx([m.distance for m in full.singles])
+
+    # learnwares cached before pivots existed: a fresh index computes and stores theirs
+    store.conn.execute("DELETE FROM pivot_dist")
+    fresh = RKMEIndex(market)
+    fresh.sync()
+    fresh.close()
+    assert computed[-1] == 9
+    assert len(store.pivot_dists(shas, current.generation)) == 9
+    store.close()
+
+
+def test_index_skips_the_sync_query_while_the_market_is_unchanged(
+    tmp_path: Path, blobs: tuple[Market, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market, _ = blobs
+    probe = query(RNG.normal(3.0, 1.0, size=(100, 5)))
+    first = market.search(probe)
+    calls: list[str] = []
+    spec_refs = market.organizer.spec_refs
+
+    def counting(type_name: str) -> dict[str, object]:
+        calls.append(type_name)
+        return spec_refs(type_name)
+
+    monkeypatch.setattr(market.organizer, "spec_refs", counting)
+    again = market.search(probe)
+    assert calls == []
+    assert [m.learnware.id for m in again.singles] == [m.learnware.id for m in first.singles]
+    new = add(market, tmp_path, "east2", RNG.normal(3.0, 1.0, size=(300, 5)))
+    assert market.search(probe).singles[0].learnware.id == new
+    assert calls == [SPEC]

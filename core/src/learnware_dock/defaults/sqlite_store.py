@@ -193,15 +193,24 @@ class SQLiteOrganizer(Organizer):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
+        """One atomic write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error. Each
+        write bumps the market's revision (see :meth:`revision`)."""
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('revision', '1') ON CONFLICT(key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def revision(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- writes ----------------------------------------------------------------------------
     def _store_files(self, new: NewLearnware) -> tuple[str, str, list[dict[str, str]]]:

@@ -174,6 +174,11 @@ class Organizer(ABC):
         found = ((lw.id, lw.stat_spec_ref(type_name)) for lw in self.list())
         return {i: ref for i, ref in found if ref is not None}
 
+    def revision(self) -> int | None:
+        """A number that changes whenever the market changes (from any process), so
+        indexes can skip re-reading an unchanged market; ``None`` if unknown."""
+        return None
+
     def get_many(self, ids: Sequence[str]) -> builtins.list[Learnware]:
         """Several learnwares, in the order of ``ids``."""
         return [self.get(i) for i in ids]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend
+
+if TYPE_CHECKING:
+    from learnware_dock.registry import Components
 
 #: largest gamma * |q|^2 for which the query's norm factor is folded out of the exponent
 #: (exp(88) overflows float32; keep a wide margin)
@@ -59,3 +63,11 @@ class TorchCPUBackend(Backend):
                 per_point = (q_weights @ expo.exp_()).view(-1, m)  # n_c x M
                 out[start : start + step] = (per_point * weights[start : start + step]).sum(1)
         return out.numpy()
+
+
+def best_backend(components: Components) -> Backend:
+    """An instance of the available compute backend with the highest priority."""
+    classes = [c for c in components.backends.classes() if c.is_available()]
+    if not classes:
+        raise SearchError("no compute backend is available; install learnware-dock-rkme")
+    return max(classes, key=lambda c: (c.priority, c.name))()

@@ -34,16 +34,20 @@ def dock_register_backends() -> list[type[Backend]]:
 
 @hookimpl
 def dock_learnware_added(market: Market, learnware: Learnware) -> None:
-    """Compute and cache the indexed arrays and self term at submission."""
+    """At submission: cache the indexed arrays and self term, and the pivot distances."""
     ref = learnware.stat_spec_ref(RKMETableSpecification.name)
     if ref is None:
         return
+    from learnware_dock_rkme import pivots
+    from learnware_dock_rkme.backend import best_backend
     from learnware_dock_rkme.vectors import VectorStore
 
     store = VectorStore(market.root / "rkme")
     try:
-        if not store.get_many([ref.sha256]):
+        vector = store.get_many([ref.sha256]).get(ref.sha256)
+        if vector is None:
             spec = market.stat_spec(learnware, RKMETableSpecification.name)
-            store.put(ref.sha256, spec)  # type: ignore[arg-type]
+            vector = store.put(ref.sha256, spec)  # type: ignore[arg-type]
+        pivots.submit(store, ref.sha256, vector, best_backend(market.components))
     finally:
         store.close()

@@ -8,10 +8,11 @@ indexed learnwares). The stacked tensors are what a GPU backend would take over.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector, VectorStore
@@ -21,14 +22,19 @@ if TYPE_CHECKING:
     from learnware_dock.market import Market
 
 SPEC = RKMETableSpecification.name
+#: a pivot: float64 z (K x d), beta (K) and self term
+Pivot = tuple[np.ndarray, np.ndarray, float]
 
 
 class Group:
-    """Learnwares whose RKMEs share a feature dimension and gamma (so they compare)."""
+    """Learnwares whose RKMEs share a feature dimension and gamma (so they compare).
+
+    ``pivots`` (float64 z, beta, self term) and ``pivot_dist`` (each row's sqrt(MMD^2) to
+    each pivot, N x P; NaN where not known yet) serve exact pruning; ``generation`` names
+    the stored pivot set they come from (0: none).
+    """
 
     def __init__(self, dim: int, gamma: float, backend: Backend | None = None) -> None:
-        import torch
-
         from learnware_dock_rkme.backend import TorchCPUBackend
 
         self.dim, self.gamma = dim, gamma
@@ -37,48 +43,44 @@ class Group:
         self.z = torch.zeros((0, 1, dim), dtype=torch.float32)  # N x M x d (zero-padded)
         self.beta = torch.zeros((0, 1), dtype=torch.float32)  # N x M (padding has weight 0)
         self.self_terms = np.zeros(0)
-        # pivots for exact pruning: float64 (z, beta, self term), and each row's
-        # sqrt(MMD^2) to each pivot (N x P)
-        self.pivots: list[tuple[np.ndarray, np.ndarray, float]] = []
+        self.generation = 0
+        self.pivots: list[Pivot] = []
         self.pivot_dist = np.zeros((0, 0))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def append(self, ids: Sequence[str], vectors: Sequence[Vector]) -> None:
-        import torch
-
+        """Add rows (their pivot distances start unknown: see :meth:`fill_pivot_dist`)."""
         width = max([self.z.shape[1], *(v.z.shape[0] for v in vectors)])
-        z = torch.zeros((len(vectors), width, self.dim), dtype=torch.float32)
-        beta = torch.zeros((len(vectors), width), dtype=torch.float32)
+        # np.zeros maps zero pages lazily: no second pass over the memory, unlike torch.zeros
+        z = np.zeros((len(vectors), width, self.dim), dtype=np.float32)
+        beta = np.zeros((len(vectors), width), dtype=np.float32)
         for row, vector in enumerate(vectors):
             k = vector.z.shape[0]
-            z[row, :k] = torch.from_numpy(vector.z)
-            beta[row, :k] = torch.from_numpy(vector.beta)
+            z[row, :k] = vector.z
+            beta[row, :k] = vector.beta
         pad = width - self.z.shape[1]
         if pad:
             self.z = torch.nn.functional.pad(self.z, (0, 0, 0, pad))
             self.beta = torch.nn.functional.pad(self.beta, (0, pad))
-        self.z = torch.cat([self.z, z])
-        self.beta = torch.cat([self.beta, beta])
+        if len(self):
+            self.z = torch.cat([self.z, torch.from_numpy(z)])
+            self.beta = torch.cat([self.beta, torch.from_numpy(beta)])
+        else:
+            self.z, self.beta = torch.from_numpy(z), torch.from_numpy(beta)
         self.ids += list(ids)
         self.self_terms = np.concatenate([self.self_terms, [v.self_term for v in vectors]])
-        if self.pivots:
-            rows = np.arange(len(self.ids) - len(vectors), len(self.ids))
-            fresh = np.stack([self._to_pivot(p, rows) for p in range(len(self.pivots))], axis=1)
-            self.pivot_dist = np.vstack([self.pivot_dist, fresh])
+        unknown = np.full((len(vectors), len(self.pivots)), np.nan)
+        self.pivot_dist = np.vstack([self.pivot_dist, unknown]) if self.pivots else unknown
 
     def keep(self, mask: np.ndarray) -> None:
-        import torch
-
         rows = torch.from_numpy(np.flatnonzero(mask))
         self.z, self.beta = self.z[rows], self.beta[rows]
         self.ids = [i for i, kept in zip(self.ids, mask, strict=True) if kept]
         self.self_terms = self.self_terms[mask]
-        if self.pivots:
-            self.pivot_dist = self.pivot_dist[mask]
+        self.pivot_dist = self.pivot_dist[mask]
 
-    # -- pivots --------------------------------------------------------------------------
     def distances(
         self, z: np.ndarray, beta: np.ndarray, self_term: float, rows: np.ndarray | None = None
     ) -> np.ndarray:
@@ -88,30 +90,53 @@ class Group:
         selfs = self.self_terms if rows is None else self.self_terms[rows]
         return np.maximum(self_term - 2.0 * cross + selfs, 0.0)
 
-    def _to_pivot(self, slot: int, rows: np.ndarray | None = None) -> np.ndarray:
-        z, beta, self_term = self.pivots[slot]
-        return np.asarray(np.sqrt(self.distances(z, beta, self_term, rows)))
-
-    def ensure_pivots(self, count: int) -> None:
-        """Choose ``count`` pivots farthest-first (one scan each) if none are chosen yet."""
-        if self.pivots or len(self) < 2 * count:
-            return
-        columns: list[np.ndarray] = []
-        nearest = np.full(len(self), np.inf)
-        row = 0
-        for _ in range(count):
-            z, beta = self.vector(row)
-            self.pivots.append((z, beta, float(self.self_terms[row])))
-            columns.append(self._to_pivot(len(self.pivots) - 1))
-            nearest = np.minimum(nearest, columns[-1])
-            row = int(np.argmax(nearest))
-        self.pivot_dist = np.stack(columns, axis=1)
-
     def vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """One learnware's (z, beta) as float64, padding removed."""
         beta = self.beta[row].numpy().astype(np.float64)
         used = beta > 0
         return self.z[row].numpy().astype(np.float64)[used], beta[used]
+
+    # -- pivots --------------------------------------------------------------------------
+    def set_pivots(self, generation: int, pivots: list[Pivot]) -> None:
+        """Use these pivots; every row's distances to them become unknown."""
+        self.generation, self.pivots = generation, list(pivots)
+        self.pivot_dist = np.full((len(self), len(pivots)), np.nan)
+
+    def fill_pivot_dist(self, known: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Set the ``known`` rows' pivot distances, compute the other unknown rows' (one
+        scan of those rows per pivot) and return what was computed, by row."""
+        for row, dist in known.items():
+            self.pivot_dist[row] = dist
+        missing = np.flatnonzero(np.isnan(self.pivot_dist).any(axis=1))
+        if missing.size and self.pivots:
+            self.pivot_dist[missing] = np.stack(
+                [self._to_pivot(pivot, missing) for pivot in self.pivots], axis=1
+            )
+        return {int(row): self.pivot_dist[row] for row in missing}
+
+    def choose_pivots(self, count: int, sample: np.ndarray | None = None) -> None:
+        """Choose ``count`` pivots farthest-first among the ``sample`` rows (default: all),
+        then compute every row's distances to them."""
+        rows = np.arange(len(self)) if sample is None else np.asarray(sample)
+        count = min(count, len(rows))
+        pivots: list[Pivot] = []
+        columns: list[np.ndarray] = []
+        nearest = np.full(len(rows), np.inf)
+        position = 0
+        for _ in range(count):
+            z, beta = self.vector(int(rows[position]))
+            pivots.append((z, beta, float(self.self_terms[rows[position]])))
+            columns.append(self._to_pivot(pivots[-1], rows))
+            nearest = np.minimum(nearest, columns[-1])
+            position = int(np.argmax(nearest))
+        self.set_pivots(0, pivots)
+        if count:
+            sampled = np.stack(columns, axis=1)
+            self.fill_pivot_dist({int(r): sampled[i] for i, r in enumerate(rows)})
+
+    def _to_pivot(self, pivot: Pivot, rows: np.ndarray | None = None) -> np.ndarray:
+        z, beta, self_term = pivot
+        return np.asarray(np.sqrt(self.distances(z, beta, self_term, rows)))
 
 
 class RKMEIndex:
@@ -124,9 +149,15 @@ class RKMEIndex:
         self.groups: dict[tuple[int, float], Group] = {}
         self.loaded: dict[str, str] = {}  # learnware id -> spec sha256
         self.where: dict[str, tuple[int, float]] = {}  # learnware id -> group key
+        self.revision: int | None = None  # the organizer's, when last synced
 
     def sync(self) -> None:
-        """Bring the index in step with the store (incremental)."""
+        """Bring the index in step with the store (incremental; nothing to do, and no
+        query beyond one, when the organizer's revision has not moved)."""
+        revision = self.market.organizer.revision()
+        if revision is not None and revision == self.revision:
+            return
+        self.revision = revision
         current = {i: ref.sha256 for i, ref in self.market.organizer.spec_refs(SPEC).items()}
         stale = {i for i, sha in self.loaded.items() if current.get(i) != sha}
         if stale:
@@ -139,9 +170,34 @@ class RKMEIndex:
                 del self.loaded[i], self.where[i]
         fresh = [i for i in current if i not in self.loaded]
         if fresh:
-            self._add(fresh, current)
+            for key in self._add(fresh, current):
+                self._sync_pivots(key)
 
-    def _add(self, ids: list[str], current: dict[str, str]) -> None:
+    def _sync_pivots(self, key: tuple[int, float]) -> None:
+        """Take the group's stored pivot set (choosing one if due) and fill in the pivot
+        distances of rows that lack them: stored ones are read, missing ones computed
+        (learnwares cached before pivots existed) and stored."""
+        from learnware_dock_rkme import pivots
+
+        group = self.groups[key]
+        pivot_set = pivots.maintain(self.store, key, group.backend)
+        if pivot_set is None:
+            return
+        if group.generation != pivot_set.generation:
+            group.set_pivots(pivot_set.generation, pivot_set.pivots)
+        pending = np.flatnonzero(np.isnan(group.pivot_dist).any(axis=1))
+        shas = {int(row): self.loaded[group.ids[row]] for row in pending}
+        stored = self.store.pivot_dists(shas.values(), pivot_set.generation)
+        computed = group.fill_pivot_dist(
+            {row: stored[sha] for row, sha in shas.items() if sha in stored}
+        )
+        if computed:
+            self.store.put_pivot_dists(
+                pivot_set.generation, {shas[row]: dist for row, dist in computed.items()}
+            )
+
+    def _add(self, ids: list[str], current: dict[str, str]) -> list[tuple[int, float]]:
+        """Append these learnwares to their groups; returns the groups touched."""
         vectors = self.store.get_many(current[i] for i in ids)
         by_group: dict[tuple[int, float], tuple[list[str], list[Vector]]] = {}
         for i in ids:
@@ -159,6 +215,7 @@ class RKMEIndex:
             self.groups[key].append(group_ids, group_vectors)
             self.loaded.update((i, current[i]) for i in group_ids)
             self.where.update((i, key) for i in group_ids)
+        return list(by_group)
 
     def group(self, dim: int, gamma: float) -> Group | None:
         return self.groups.get((dim, gamma))

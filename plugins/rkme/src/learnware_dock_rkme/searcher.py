@@ -25,6 +25,7 @@ from learnware_dock.domain import MixtureMatch, SearchResult, SingleMatch, UserI
 from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
+from learnware_dock_rkme.backend import best_backend
 from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
 from learnware_dock_rkme.kernel import gaussian_kernel
 from learnware_dock_rkme.table import RKMETableSpecification
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
     from learnware_dock.market import Market
 
 MixtureMethod = Literal["greedy", "oneshot", "none"]
-PIVOTS = 32  # pivot RKMEs per group
-PRUNE_MIN = 2000  # below this many learnwares a full scan is as fast
+PRUNE_MIN = 2000  # below this many candidates a full scan is as fast
 #: slack on the pivot bounds for float32 error in the scanned distances (sqrt scale)
 BOUND_SLACK = 3e-3
 
@@ -98,10 +98,7 @@ class RKMESearcher(Searcher):
 
     def backend(self) -> Backend:
         """The available compute backend with the highest priority."""
-        classes = [c for c in self.market.components.backends.classes() if c.is_available()]
-        if not classes:
-            raise SearchError("no compute backend is available; install learnware-dock-rkme")
-        return max(classes, key=lambda c: (c.priority, c.name))()
+        return best_backend(self.market.components)
 
     def search(
         self,
@@ -112,7 +109,7 @@ class RKMESearcher(Searcher):
         max_search_num: int = 5,
         mixture_candidates: int = 10,
         min_improvement: float = 0.05,
-        prune: bool = False,
+        prune: bool = True,
     ) -> SearchResult:
         """RKME search.
 
@@ -124,11 +121,11 @@ class RKMESearcher(Searcher):
         min_improvement: greedy stops when adding a learnware improves the residual by less
             than this fraction.
         prune: skip learnwares that provably cannot reach the best ones, using
-            triangle-inequality bounds from pivot RKMEs (exact: the ranking is unchanged);
-            used on groups of at least PRUNE_MIN learnwares. Off by default: the pivots
-            are chosen on the first pruned search (PIVOTS full scans), and on markets whose
-            RKMEs are all at similar distances the bounds skip little (see
-            benchmarks/bench_search.py).
+            triangle-inequality bounds from the group's pivot RKMEs, whose distances are
+            computed at submission (see :mod:`learnware_dock_rkme.pivots`). Exact: the
+            ranking is unchanged. Used when at least PRUNE_MIN learnwares pass the
+            filters; on markets whose RKMEs are all at similar distances the bounds skip
+            little and a plain scan is as fast (see benchmarks/bench_search.py).
         """
         spec = user_info.stat_specs.get(SPEC)
         if not isinstance(spec, RKMETableSpecification):
@@ -148,8 +145,7 @@ class RKMESearcher(Searcher):
         user = Vector.of(spec)
         selected = np.flatnonzero(rows)
         keep = max(limit, mixture_candidates)
-        if prune and len(group) >= PRUNE_MIN:
-            group.ensure_pivots(PIVOTS)
+        if prune and group.pivots and len(selected) >= PRUNE_MIN:
             rows_scanned, approx = pruned_scan(group, user, selected, keep)
         else:
             rows_scanned, approx = selected, self._full_scan(group, user, selected)
