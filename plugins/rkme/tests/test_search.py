@@ -290,3 +290,26 @@ def test_index_skips_the_sync_query_while_the_market_is_unchanged(
     new = add(market, tmp_path, "east2", RNG.normal(3.0, 1.0, size=(300, 5)))
     assert market.search(probe).singles[0].learnware.id == new
     assert calls == [SPEC]
+
+
+def test_pruning_falls_back_to_one_scan_when_bounds_cannot_help() -> None:
+    """Random RKMEs sit at nearly equal distances: the bounds rule out nothing."""
+    from learnware_dock_rkme.index import Group
+    from learnware_dock_rkme.searcher import pruned_scan
+    from learnware_dock_rkme.vectors import Vector
+
+    rng = np.random.default_rng(9)
+
+    def random_vector() -> Vector:
+        z, beta = rng.random((10, 8)), rng.dirichlet(np.ones(10))
+        return Vector.of(RKMETableSpecification(z, beta, 0.1, 10))
+
+    group = Group(8, 0.1)
+    group.append([f"{i:08d}" for i in range(400)], [random_vector() for _ in range(400)])
+    group.choose_pivots(8)
+    user = random_vector()
+    selected = np.arange(0, 400, 2)
+    rows, approx = pruned_scan(group, user, selected, keep=10)
+    np.testing.assert_array_equal(rows, selected)
+    full = group.distances(user.z, user.beta, user.self_term)
+    np.testing.assert_allclose(approx, full[selected], rtol=1e-6)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 MixtureMethod = Literal["greedy", "oneshot", "none"]
 PRUNE_MIN = 2000  # below this many candidates a full scan is as fast
+#: share of candidate rows above which a pruned search falls back to one plain scan
+FUTILE = 0.5
 #: slack on the pivot bounds for float32 error in the scanned distances (sqrt scale)
 BOUND_SLACK = 3e-3
 
@@ -43,18 +45,28 @@ BOUND_SLACK = 3e-3
 def pruned_scan(
     group: Group, user: Vector, selected: np.ndarray, keep: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``keep`` by best-first search on pivot lower bounds.
+    """Exact top-``keep`` by best-first search on pivot bounds.
 
-    sqrt(MMD^2) is a metric, so |d(u, p) - d(i, p)| <= d(u, i) for every pivot p. Rows are
-    scanned in order of that bound, in growing batches, until the next bound exceeds the
-    current ``keep``-th best distance. Returns the scanned rows and their squared MMDs.
+    sqrt(MMD^2) is a metric, so for every pivot p, |d(u, p) - d(i, p)| <= d(u, i) <=
+    d(u, p) + d(i, p). The ``keep``-th smallest upper bound caps the ``keep``-th best
+    distance, so rows whose lower bound exceeds it are never scanned; when that leaves
+    more than ``FUTILE`` of the rows, one plain scan of all is cheaper (random markets).
+    Otherwise rows are scanned in order of their lower bound, in growing batches, until
+    the next bound exceeds the current ``keep``-th best distance. Returns the scanned
+    rows and their squared MMDs.
     """
     uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
     cross = np.array([ub @ gaussian_kernel(uz, z, group.gamma) @ b for z, b, _ in group.pivots])
     selfs = np.array([s for _, _, s in group.pivots])
     to_pivots = np.sqrt(np.maximum(user.self_term - 2.0 * cross + selfs, 0.0))
-    bound = np.abs(group.pivot_dist[selected] - to_pivots).max(axis=1) - BOUND_SLACK
-    order = np.argsort(bound, kind="stable")
+    dist = group.pivot_dist[selected]
+    bound = np.abs(dist - to_pivots).max(axis=1) - BOUND_SLACK
+    upper = (dist + to_pivots).min(axis=1) + BOUND_SLACK
+    cap = np.partition(upper, min(keep, len(upper)) - 1)[min(keep, len(upper)) - 1]
+    candidates = np.flatnonzero(bound <= cap)
+    if len(candidates) > FUTILE * len(selected):
+        return selected, RKMESearcher._full_scan(group, user, selected)
+    order = candidates[np.argsort(bound[candidates], kind="stable")]
     scanned_rows: list[np.ndarray] = []
     scanned: list[np.ndarray] = []
     best = np.full(0, np.inf)
