@@ -1,0 +1,123 @@
+"""Shared pieces of the ``dock`` commands: option types, output helpers, market opening."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from learnware_dock.errors import DockError
+
+if TYPE_CHECKING:
+    from learnware_dock.domain import Learnware, SearchResult
+    from learnware_dock.market import Market
+    from learnware_dock.semantic import SemanticSpec
+
+app = typer.Typer(
+    name="dock",
+    help="learnware-dock: publish models with specifications; find and reuse them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+MarketOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--market", "-m", help="Market name (under $DOCK_HOME) or path.", envvar="DOCK_MARKET"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def make_console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def open_market(market: str | None, create: bool = True) -> Market:
+    from learnware_dock.market import Market
+
+    return Market.open(market, create=create)
+
+
+def semantic_spec(semantic: Path | None, fields: dict[str, Any]) -> SemanticSpec:
+    from learnware_dock.semantic import IOSpec, SemanticSpec
+
+    if semantic is not None:
+        try:
+            data = json.loads(semantic.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DockError(f"cannot read semantic spec {semantic}: {exc}") from exc
+        return SemanticSpec.from_dict(data)
+    kwargs: dict[str, Any] = {}
+    for key in ("name", "description"):
+        if fields.get(key) is not None:
+            kwargs[key] = fields[key]
+    for key in ("data", "task", "library", "license", "model"):
+        if fields.get(key):
+            kwargs[key] = (fields[key],)
+    if fields.get("scenario"):
+        kwargs["scenario"] = tuple(fields["scenario"])
+    for key in ("input", "output"):
+        if fields.get(f"{key}_dim"):
+            kwargs[key] = IOSpec(fields[f"{key}_dim"])
+    return SemanticSpec(**kwargs)
+
+
+def learnware_json(lw: Learnware) -> dict[str, Any]:
+    from learnware_dock.domain import converter
+
+    data: dict[str, Any] = converter.unstructure(lw)
+    return data
+
+
+def result_json(result: SearchResult) -> dict[str, Any]:
+    return {
+        "searcher": result.searcher,
+        "total": result.total,
+        "singles": [
+            {
+                "id": m.learnware.id,
+                "name": m.learnware.name,
+                "score": m.score,
+                "distance": m.distance,
+            }
+            for m in result.singles
+        ],
+        "mixtures": [
+            {
+                "ids": [lw.id for lw in m.learnwares],
+                "weights": list(m.weights),
+                "score": m.score,
+                "distance": m.distance,
+            }
+            for m in result.mixtures
+        ],
+    }
+
+
+Name = Annotated[str | None, typer.Option(help="Name (for search: free text).")]
+Description = Annotated[str | None, typer.Option(help="Description.")]
+Data = Annotated[str | None, typer.Option(help="Data type: Table, Image, Text.")]
+Task = Annotated[str | None, typer.Option(help="Task, e.g. Classification.")]
+Library = Annotated[str | None, typer.Option(help="Library, e.g. Scikit-learn.")]
+Scenario = Annotated[list[str] | None, typer.Option(help="Scenario tag (repeatable).")]
+License = Annotated[str | None, typer.Option(help="License, e.g. MIT.")]
+InputDim = Annotated[int | None, typer.Option(help="Input dimension.")]
+OutputDim = Annotated[int | None, typer.Option(help="Output dimension.")]
+SemanticFile = Annotated[
+    Path | None,
+    typer.Option("--semantic", "-s", help="Semantic spec JSON (learnware dict format)."),
+]
+
+

@@ -1,0 +1,188 @@
+"""``dock`` commands that find learnwares: search, spec, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from learnware_dock.cli._common import (
+    Data,
+    Description,
+    JsonOpt,
+    Library,
+    License,
+    MarketOpt,
+    Name,
+    Scenario,
+    Task,
+    app,
+    emit,
+    make_console,
+    open_market,
+    result_json,
+    semantic_spec,
+)
+from learnware_dock.errors import DockError
+
+if TYPE_CHECKING:
+    from learnware_dock.domain import SearchResult
+    from learnware_dock.market import Market
+
+
+@app.command()
+def search(
+    name: Name = None,
+    description: Description = None,
+    data: Data = None,
+    task: Task = None,
+    library: Library = None,
+    scenario: Scenario = None,
+    license: License = None,
+    stat: Annotated[
+        list[Path] | None,
+        typer.Option(help="Statistical spec JSON of your data (e.g. from `dock spec table`)."),
+    ] = None,
+    mixture: Annotated[
+        str | None,
+        typer.Option(help="Mixture method of a statistical search: greedy, oneshot, none."),
+    ] = None,
+    learnware_id: Annotated[list[str] | None, typer.Option("--id", help="Only these ids.")] = None,
+    searcher: Annotated[str | None, typer.Option(help="Searcher name (default: best).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "--top", help="Results to show.")] = 10,
+    market: MarketOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Search by tags (Data, Task, ...), free text (--name) and your data's spec (--stat)."""
+    from learnware_dock.domain import UserInfo
+
+    spec = semantic_spec(None, locals())
+    options: dict[str, Any] = {"limit": limit}
+    if mixture is not None:
+        options["mixture"] = mixture
+    with open_market(market, create=False) as m:
+        stat_specs = {s.name: s for s in (_load_stat_spec(m, path) for path in stat or [])}
+        info = UserInfo(semantic_spec=spec, stat_specs=stat_specs, learnware_ids=learnware_id)
+        result = m.search(info, searcher=searcher, **options)
+    if json_out:
+        emit(result_json(result))
+        return
+    print_result(result)
+
+
+def _load_stat_spec(market: Market, path: Path) -> Any:
+    try:
+        type_name = json.loads(path.read_text(encoding="utf-8")).get("type")
+    except (OSError, json.JSONDecodeError, AttributeError) as exc:
+        raise DockError(f"cannot read statistical spec {path}: {exc}") from exc
+    if not type_name:
+        raise DockError(f"{path} has no 'type' key naming its specification type")
+    return market.components.specifications.get(type_name).load(path)
+
+
+@app.command("spec")
+def spec_(
+    kind: Annotated[str, typer.Argument(help="Specification kind, e.g. table.")],
+    data: Annotated[Path, typer.Argument(help="Data file: .npy, .csv or .parquet.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON file to write.")],
+    k: Annotated[int | None, typer.Option("--k", help="Number of reduced points.")] = None,
+    gamma: Annotated[
+        str | None, typer.Option(help="Kernel width, or 'median' for the median heuristic.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Summarise your data as a statistical specification (to search or to publish)."""
+    import inspect
+    import warnings
+
+    from rich.progress import Progress
+
+    from learnware_dock.plugins import get_plugin_manager
+    from learnware_dock.registry import Components
+    from learnware_dock.tabular import load_table
+
+    registry = Components(get_plugin_manager()).specifications
+    kinds = {c.kind: c for c in registry.classes() if c.kind}
+    if kind not in kinds:
+        offered = ", ".join(sorted(kinds)) or "none (install learnware-dock-rkme)"
+        raise DockError(f"no specification kind {kind!r}; installed kinds: {offered}")
+    cls = kinds[kind]
+    options: dict[str, Any] = {"seed": seed}
+    if k is not None:
+        options["K"] = k
+    if gamma is not None:
+        try:
+            options["gamma"] = gamma if gamma == "median" else float(gamma)
+        except ValueError:
+            raise DockError(f"--gamma must be a number or 'median', not {gamma!r}") from None
+    accepted = inspect.signature(cls.generate).parameters
+    unknown = [o for o in options if o not in accepted]
+    if unknown:
+        raise DockError(f"{cls.name} does not take option(s): {', '.join(unknown)}")
+    table = load_table(data)
+    console = make_console()
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        Progress(console=console, transient=True, disable=json_out) as progress,
+    ):
+        warnings.simplefilter("always")
+        task = progress.add_task(f"{cls.name} of {table.shape[0]} x {table.shape[1]}", total=None)
+        if "progress" in accepted:
+            options["progress"] = lambda done, total: progress.update(
+                task, completed=done, total=total
+            )
+        generated = cls.generate(table, **options)
+    generated.save(output)
+    for warning in caught:
+        sys.stderr.write(f"warning: {warning.message}\n")
+    if json_out:
+        emit({"output": str(output), "type": cls.name, "rows": table.shape[0]})
+    else:
+        console.print(f"wrote {cls.name} of {table.shape[0]} rows to [bold]{output}[/]")
+
+
+def print_result(result: SearchResult, console: Any = None, title: str = "") -> None:
+    """Singles (rank, id, name, score, distance) and each mixture with its weights."""
+    from rich.table import Table
+
+    heading = f"{title} ({result.total} compared)" if title else f"{result.total} match(es)"
+    table = Table("rank", "id", "name", "score", "distance", title=heading)
+    for rank, match in enumerate(result.singles, 1):
+        dist = "" if match.distance is None else f"{match.distance:.4g}"
+        table.add_row(
+            str(rank), match.learnware.id, match.learnware.name, f"{match.score:.3f}", dist
+        )
+    console = console or make_console()
+    console.print(table)
+    for number, mix in enumerate(result.mixtures, 1):
+        dist = "" if mix.distance is None else f", distance {mix.distance:.4g}"
+        title = f"mixture {number}: score {mix.score:.3f}{dist}"
+        rows = Table("weight", "id", "name", title=title)
+        for lw, weight in zip(mix.learnwares, mix.weights, strict=True):
+            rows.add_row(f"{weight:.3f}", lw.id, lw.name)
+        console.print(rows)
+
+
+@app.command()
+def demo(
+    market: Annotated[str, typer.Option("--market", "-m", help="Market to (re)build.")] = "demo",
+    keep: Annotated[bool, typer.Option(help="Keep an existing demo market.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build a demo market of digit classifiers from real data and search it."""
+    import io
+
+    from rich.console import Console
+
+    from learnware_dock.demo import run_demo
+
+    console = Console(file=io.StringIO()) if json_out else make_console()
+    with run_demo(market, fresh=not keep, console=console) as built:
+        if json_out:
+            emit({"market": str(built.root), "learnwares": [lw.id for lw in built.list()]})
+
+
