@@ -21,6 +21,17 @@ def dock_home() -> Path:
     return Path(platformdirs.user_data_dir("learnware-dock", appauthor=False))
 
 
+def cache_home() -> Path:
+    """Root folder for caches (unpacked packages, environments): ``$DOCK_CACHE``, else the
+    user cache dir. Everything in it can be deleted at any time."""
+    env = os.environ.get("DOCK_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("learnware-dock", appauthor=False))
+
+
 def resolve_market_root(market: str | os.PathLike[str] | None) -> Path:
     """Turn a market name (``default``, ``demo``) or a path into the market's folder.
 

@@ -14,7 +14,13 @@ from learnware_dock.checking import check_archive, run_checkers, stat_spec_files
 from learnware_dock.config import DockConfig, resolve_market_root
 from learnware_dock.domain import CheckReport, Learnware, SearchResult, Status, UserInfo
 from learnware_dock.errors import CheckError, SearchError
-from learnware_dock.interfaces import NewLearnware, Searcher, StatSpecification, Submission
+from learnware_dock.interfaces import (
+    LoadedModel,
+    NewLearnware,
+    Searcher,
+    StatSpecification,
+    Submission,
+)
 from learnware_dock.package.reader import extracted
 from learnware_dock.plugins import DockPluginManager, get_plugin_manager
 from learnware_dock.registry import Components
@@ -146,6 +152,21 @@ class Market:
         self, status: Status | None = None, *, limit: int | None = None, offset: int = 0
     ) -> list[Learnware]:
         return self.organizer.list(status, limit, offset)
+
+    def load(
+        self, learnware: Learnware | str, *, container: str | None = None, **options: Any
+    ) -> LoadedModel:
+        """Start a learnware's model; returns a :class:`LoadedModel` (``predict`` etc.;
+        close it, or use it in a ``with`` block).
+
+        ``container`` defaults to the most isolating one installed (``venv`` from
+        learnware-dock-isolation); ``"inprocess"`` runs the package's code in this
+        process and is for packages you trust. ``options`` go to the container.
+        """
+        from learnware_dock.loading import load_model
+
+        lw = learnware if isinstance(learnware, Learnware) else self.get(learnware)
+        return load_model(self.components, lw, container, **options)
 
     def stat_spec(self, learnware: Learnware | str, type_name: str) -> StatSpecification:
         """Load one stored statistical spec of a learnware through its registered type."""
