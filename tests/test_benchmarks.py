@@ -35,7 +35,7 @@ def test_bench_search_quick(tmp_path: Path) -> None:
     stdout, results = run_quick("bench_search.py", tmp_path)
     assert "ours vs the anchor's per-pair loop" in stdout
     rows = results["results"]
-    assert {r["kind"] for r in rows} == {"synthetic", "realistic"}
+    assert {r["kind"] for r in rows} == {"synthetic", "real-30"}
     assert all(r["top10_identical"] and r["pruned_top10_identical"] for r in rows)
 
 

@@ -12,6 +12,14 @@ from learnware_dock.plugins import DockPluginManager
 from learnware_dock.testing import ToySpecPlugin, register_plugin
 
 
+@pytest.fixture(autouse=True)
+def _core_checkers_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core's tests exercise core and its built-in plugins: the model-running ``stat``
+    checker of learnware-dock-isolation (tested in plugins/isolation and tests/) would
+    otherwise run every package these tests add."""
+    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "isolation")
+
+
 @pytest.fixture
 def toy_market(market: Market) -> Iterator[Market]:
     """The ``market`` fixture with :class:`ToySpecification` registered."""

@@ -1,0 +1,124 @@
+"""The worker: serves one learnware's model inside its own environment.
+
+Run as ``python -I worker.py REQUEST_JSON`` by a container (never imported by the dock).
+It loads :mod:`wire` from its own folder under a private name, keeps the real stdin and
+stdout for the protocol and points file descriptors 0 and 1 at /dev/null and stderr, so
+the model's prints cannot corrupt messages. Then it imports the package, builds the
+model, reports what it offers (``ready``) and answers requests until stdin closes.
+
+When ``learnware`` is not importable in this environment, a minimal compatible
+``learnware.model.BaseModel`` (from ``shim/``) is put on the path, so learnwares written
+for the `learnware` package run unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OPS = ("predict", "predict_proba", "fit", "finetune")
+
+
+def _load_wire() -> Any:
+    spec = importlib.util.spec_from_file_location("_learnware_dock_wire", HERE / "wire.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _protocol_streams(wire: Any) -> Any:
+    """Keep private copies of stdin/stdout for messages; the model gets /dev/null and stderr."""
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return wire.FileStream(proto_in, proto_out)
+
+
+def _import_model(request: dict[str, Any]) -> Any:
+    if importlib.util.find_spec("learnware") is None:
+        sys.path.append(str(HERE / "shim"))
+    root = Path(request["root"])
+    init = root / request.get("module_path", "__init__.py")
+    name = "_learnware_package"
+    spec = importlib.util.spec_from_file_location(
+        name, init, submodule_search_locations=[str(init.parent)]
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {init}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    cls = getattr(module, request["class_name"])
+    return cls(**request.get("kwargs", {}))
+
+
+def _shape(value: Any) -> list[int] | None:
+    try:
+        return [int(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {"ok": False, "error": repr(exc), "traceback": traceback.format_exc()[-4000:]}
+
+
+def serve(request: dict[str, Any]) -> int:
+    wire = _load_wire()
+    stream = _protocol_streams(wire)
+    try:
+        model = _import_model(request)
+    except BaseException as exc:  # SystemExit included: report it, then stop
+        wire.send(stream, _error(exc))
+        return 3
+    methods = [op for op in OPS if callable(getattr(model, op, None))]
+    info = {
+        "ok": True,
+        "ready": True,
+        "methods": methods,
+        "input_shape": _shape(getattr(model, "input_shape", None)),
+        "output_shape": _shape(getattr(model, "output_shape", None)),
+        "pid": os.getpid(),
+        "interfaces": sorted(name for _, name in socket.if_nameindex()),
+    }
+    wire.send(stream, info)
+    while True:
+        try:
+            header, arrays = wire.receive(stream)
+        except wire.WireError:
+            return 0  # the dock closed the pipe
+        op = header.get("op")
+        try:
+            if op == "ping":
+                wire.send(stream, {"ok": True})
+                continue
+            if op not in methods:
+                raise AttributeError(f"the model has no {op}()")
+            import numpy as np
+
+            out = getattr(model, op)(*arrays)
+            if op in ("fit", "finetune"):
+                wire.send(stream, {"ok": True})
+            else:
+                wire.send(stream, {"ok": True}, (np.asarray(out),))
+        except BaseException as exc:
+            exiting = isinstance(exc, (SystemExit, KeyboardInterrupt))
+            wire.send(stream, {**_error(exc), "exiting": exiting})
+            if exiting:
+                return 3
+
+
+if __name__ == "__main__":
+    sys.exit(serve(json.loads(sys.argv[1])))

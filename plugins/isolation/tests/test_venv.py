@@ -1,0 +1,184 @@
+"""The venv container: environments, the worker protocol, limits and restarts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from learnware_dock import Market
+from learnware_dock.errors import ContainerError
+from learnware_dock.plugins import get_plugin_manager, list_plugins
+from learnware_dock.registry import Components
+from learnware_dock.testing import build_package, table_semantic_spec
+from learnware_dock_isolation.client import ProcessModel
+from learnware_dock_isolation.container import VenvContainer
+from learnware_dock_isolation.envs import MARKER, EnvCache
+
+Start = Callable[..., ProcessModel]
+
+ECHO = """
+import numpy as np
+
+class Model:
+    def __init__(self, offset=0.0):
+        self.offset = offset
+        self.input_shape = (4,)
+        self.output_shape = (4,)
+
+    def predict(self, X):
+        return np.asarray(X) * 2 + self.offset
+
+    def fit(self, X, y):
+        self.offset = float(np.mean(y))
+"""
+
+
+def test_plugin_is_installed() -> None:
+    infos = {i.name: i for i in list_plugins(get_plugin_manager())}
+    assert infos["isolation"].status == "loaded"
+    assert infos["isolation"].distribution == "learnware-dock-isolation"
+    components = Components(get_plugin_manager())
+    assert components.containers.get("venv") is VenvContainer
+    assert "stat" in components.checkers.names()
+
+
+def test_round_trip_matches_the_inprocess_container(tmp_path: Path, toy_market: Market) -> None:
+    market = toy_market
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (30, 4)), rng.normal(3, 1, (30, 4))])
+    y = np.repeat([0, 1], 30)
+    lw = market.add(build_package(tmp_path / "c", X, y), table_semantic_spec())
+    with market.load(lw.id, container="inprocess") as trusted, market.load(lw.id) as isolated:
+        assert isinstance(isolated, ProcessModel)
+        np.testing.assert_array_equal(isolated.predict(X), trusted.predict(X))
+        assert isolated.info["input_shape"] == [4] and isolated.info["methods"] == ["predict"]
+        with pytest.raises(ContainerError, match=r"has no predict_proba\(\)"):
+            isolated.predict_proba(X)
+        assert isolated.predict(X[:1]).shape == (1,)  # still alive after the refusal
+
+
+def test_fit_predict_and_dtypes_cross_without_pickle(start: Start) -> None:
+    model = start(ECHO)
+    X = np.arange(12, dtype=np.float32).reshape(3, 4)
+    out = model.predict(X)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, X * 2)
+    model.fit(X, np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(model.predict(X), X * 2 + 2.0)
+    with pytest.raises(ContainerError, match="objects cannot be sent"):
+        model.predict(np.array([object()], dtype=object))
+
+
+def test_environment_is_created_once_and_reused(tmp_path: Path) -> None:
+    cache = EnvCache(tmp_path / "venvs")
+    first = cache.ensure(["numpy"])
+    info = json.loads((first / MARKER).read_text())
+    assert info["requirements"] == ["numpy"] and info["share_host"] is True
+    stamp = (first / MARKER).stat().st_mtime_ns
+    assert cache.ensure(["numpy"]) == first
+    assert (first / MARKER).stat().st_mtime_ns == stamp
+    assert cache.path(["numpy", "numpy"]) == first  # same set, same key
+    assert cache.path(["numpy>=1.20"]) != first
+    # a creator killed half-way leaves a folder without the marker: it is rebuilt
+    (first / MARKER).unlink()
+    (first / "junk").write_text("half-written")
+    assert cache.ensure(["numpy"]) == first
+    assert (first / MARKER).is_file() and not (first / "junk").exists()
+
+
+def test_crash_timeout_and_restart(start: Start) -> None:
+    model = start(
+        """
+import ctypes, os, sys, time
+import numpy as np
+
+class Model:
+    def predict(self, X):
+        kind = int(X[0, 0])
+        if kind == 1:
+            time.sleep(60)
+        if kind == 2:
+            ctypes.string_at(0)
+        if kind == 3:
+            os._exit(7)
+        if kind == 4:
+            sys.exit("bye")
+        if kind == 5:
+            raise ValueError("bad rows")
+        print("noise on stdout", flush=True)
+        os.write(1, b"raw bytes on fd 1")
+        sys.stderr.write("a line on stderr\\n")
+        return np.zeros(len(X))
+""",
+        timeout=2.0,
+    )
+    ok = np.zeros((2, 4))
+    assert model.predict(ok).shape == (2,)
+    with pytest.raises(ContainerError, match=r"did not finish within 2 s") as hang:
+        model.predict(np.ones((1, 4)))
+    assert "a line on stderr" in str(hang.value)
+    assert model.predict(ok).shape == (2,)  # restarted
+    with pytest.raises(ContainerError, match="SIGSEGV"):
+        model.predict(np.full((1, 4), 2.0))
+    with pytest.raises(ContainerError, match="exit code 7"):
+        model.predict(np.full((1, 4), 3.0))
+    with pytest.raises(ContainerError, match="SystemExit"):
+        model.predict(np.full((1, 4), 4.0))
+    with pytest.raises(ContainerError, match="ValueError\\('bad rows'\\)") as error:
+        model.predict(np.full((1, 4), 5.0))
+    assert "Traceback" in str(error.value)
+    assert model.predict(ok).shape == (2,)
+    assert model.restarts == 4
+
+
+def test_memory_limit(start: Start) -> None:
+    model = start(
+        """
+import numpy as np
+
+class Model:
+    def predict(self, X):
+        block = np.ones((10 * 1024**3) // 8)  # 10 GiB
+        return block[: len(X)]
+""",
+        memory_limit=1 << 30,
+    )
+    with pytest.raises(ContainerError, match=r"MemoryError|Unable to allocate"):
+        model.predict(np.zeros((1, 4)))
+
+
+def test_learnware_package_models_run_with_the_shim(start: Start) -> None:
+    model = start(
+        """
+import numpy as np
+from learnware.model import BaseModel
+
+class Model(BaseModel):
+    def __init__(self):
+        super().__init__(input_shape=(4,), output_shape=(1,))
+
+    def predict(self, X):
+        return np.asarray(X).sum(axis=1)
+"""
+    )
+    assert model.info["input_shape"] == [4] and model.info["output_shape"] == [1]
+    assert set(model.info["methods"]) == {"predict", "fit", "finetune"}
+    np.testing.assert_array_equal(model.predict(np.ones((2, 4))), [4.0, 4.0])
+
+
+def test_worker_has_no_network_where_the_os_allows(start: Start) -> None:
+    model = start(ECHO)
+    if model.info["interfaces"] != ["lo"]:
+        pytest.skip(f"no network namespace here (interfaces: {model.info['interfaces']})")
+    assert model.info["interfaces"] == ["lo"]
+    networked = start(ECHO, network=True)
+    assert networked.info["interfaces"] != ["lo"]
+
+
+def test_unknown_option_is_a_clear_error(start: Start) -> None:
+    with pytest.raises(ContainerError, match="no option\\(s\\): gpu"):
+        start(ECHO, gpu=True)
