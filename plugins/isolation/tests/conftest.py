@@ -36,7 +36,7 @@ def toy_market(market: Market) -> Iterator[Market]:
         yield market
 
 
-def make_package(
+def build_from_source(
     dest: Path,
     source: str,
     *,
@@ -59,6 +59,12 @@ def make_package(
 
 
 @pytest.fixture
+def make_package() -> Callable[..., Path]:
+    """``make_package(dest, source, ...)``: see :func:`build_from_source`."""
+    return build_from_source
+
+
+@pytest.fixture
 def start(tmp_path: Path, env_cache: Path) -> Iterator[Callable[..., ProcessModel]]:
     """``start(source, **options)`` -> a running model of a package built from source."""
     opened: list[ProcessModel] = []
@@ -72,7 +78,7 @@ def start(tmp_path: Path, env_cache: Path) -> Iterator[Callable[..., ProcessMode
         files: dict[str, bytes] | None = None,
         **options: object,
     ) -> ProcessModel:
-        archive = make_package(
+        archive = build_from_source(
             tmp_path / f"pkg{len(roots)}",
             source,
             class_name=class_name,
