@@ -51,3 +51,9 @@ def test_bench_index_quick(tmp_path: Path) -> None:
     assert "first search (index loaded from vector cache)" in stdout
     assert results["n"] == 200
     assert results["first_s"] > 0
+
+
+def test_bench_containers_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("bench_containers.py", tmp_path)
+    assert "per-call process" in stdout and "goal warm round trip" in stdout
+    assert results["predict_1"]["ours_s"] > 0 and results["env_cold_s"] > 0
