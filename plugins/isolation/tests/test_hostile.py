@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,3 +209,40 @@ def test_hanging_predict_is_invalid_within_the_check_timeout(
     report = toy_market.check(make_package(tmp_path / "hang", source), table_semantic_spec())
     assert report.status.name == "INVALID"
     assert "did not finish within 2 s" in report.results[-1].message
+
+
+def _zip_with(path: Path, base: Path, extra: Callable[[zipfile.ZipFile], None]) -> Path:
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item))
+        extra(out)
+    return path
+
+
+def _symlink(out: zipfile.ZipFile) -> None:
+    info = zipfile.ZipInfo("link")
+    info.external_attr = (0o120777 << 16)
+    out.writestr(info, "/etc/passwd")
+
+
+ARCHIVE_ATTACKS: dict[str, Callable[[zipfile.ZipFile], None]] = {
+    "traversal": lambda out: out.writestr("../../evil.py", "print('x')"),
+    "absolute": lambda out: out.writestr("/tmp/evil.py", "print('x')"),
+    "symlink": _symlink,
+    "bomb": lambda out: out.writestr("weights.bin", bytes(600 * 1024 * 1024)),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ARCHIVE_ATTACKS))
+def test_archive_attacks_are_refused_before_any_environment_or_worker(
+    tmp_path: Path, toy_market: Market, make_package: Make, env_cache: Path, attack: str
+) -> None:
+    base = make_package(tmp_path / "base", MARKER_AT_IMPORT)
+    archive = _zip_with(tmp_path / f"{attack}.zip", base, ARCHIVE_ATTACKS[attack])
+    envs_before = sorted((env_cache / "venvs").glob("*")) if (env_cache / "venvs").exists() else []
+    with pytest.raises(PackageError, match=f"{attack}.zip: member"):
+        toy_market.add(archive, table_semantic_spec())
+    assert len(toy_market) == 0
+    envs_after = sorted((env_cache / "venvs").glob("*")) if (env_cache / "venvs").exists() else []
+    assert envs_after == envs_before  # no environment built, no worker started
+    assert not list(tmp_path.rglob("marker-*"))
