@@ -177,7 +177,11 @@ def test_dock_market_accepts_learnware_zip(
     package = anchor_dir / name
     with Market(tmp_path / "market") as market:
         lw = market.add(package, anchor_semantic)
-        assert lw.status is Status.NONUSABLE  # stored; no model-running checker yet
+        # its model (written for the learnware package) ran in the venv container
+        assert lw.status is Status.USABLE
+        assert lw.report is not None
+        stat = next(r for r in lw.report.results if r.checker == "stat")
+        assert "rows of its RKMETableSpecification" in stat.message
         assert len(market) == 1
         assert lw.semantic_spec.to_dict() == anchor_semantic
         stored = market.stat_spec(lw, RKME)

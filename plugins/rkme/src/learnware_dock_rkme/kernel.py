@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from learnware_dock.errors import SpecificationError
@@ -11,6 +13,31 @@ def gaussian_kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma * ||a_i - b_j||^2)`` for every pair of rows."""
     sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
     return np.asarray(np.exp(-gamma * np.maximum(sq, 0.0)))
+
+
+def herd(
+    gram: np.ndarray,
+    target: np.ndarray,
+    k: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[int]:
+    """Kernel herding over a pool: ``k`` distinct pool indices, each maximising the
+    target embedding minus the running mean embedding of those already chosen.
+
+    ``gram`` is the pool's kernel matrix and ``target`` the embedding to match, evaluated
+    at each pool point.
+    """
+    chosen: list[int] = []
+    running = np.zeros(gram.shape[0])
+    for t in range(min(k, gram.shape[0])):
+        scores = target - running / (t + 1)
+        scores[chosen] = -np.inf
+        best = int(np.argmax(scores))
+        chosen.append(best)
+        running += gram[:, best]
+        if progress is not None:
+            progress(t + 1, k)
+    return chosen
 
 
 def simplex_weights(gram: np.ndarray, target: np.ndarray) -> np.ndarray:

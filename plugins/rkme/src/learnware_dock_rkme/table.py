@@ -15,7 +15,7 @@ import numpy as np
 
 from learnware_dock.errors import SpecificationError
 from learnware_dock.interfaces import StatSpecification
-from learnware_dock_rkme.kernel import gaussian_kernel, simplex_weights
+from learnware_dock_rkme.kernel import gaussian_kernel, herd, simplex_weights
 
 DEFAULT_GAMMA = 0.1
 DEFAULT_K = 100
@@ -160,16 +160,7 @@ class RKMETableSpecification(StatSpecification):
         gram = gaussian_kernel(pool, pool, gamma)
         check_kernel(gram, gamma)
         target = gram.mean(axis=1)  # kernel mean embedding evaluated at each pool point
-        chosen: list[int] = []
-        running = np.zeros(pool.shape[0])
-        for t in range(k):
-            scores = target - running / (t + 1)
-            scores[chosen] = -np.inf
-            best = int(np.argmax(scores))
-            chosen.append(best)
-            running += gram[:, best]
-            if progress is not None:
-                progress(t + 1, k)
+        chosen = herd(gram, target, k, progress)
         z = pool[chosen]
         beta = simplex_weights(gram[np.ix_(chosen, chosen)], target[chosen])
         if quality == "high":
@@ -177,6 +168,22 @@ class RKMETableSpecification(StatSpecification):
         elif quality != "fast":
             raise SpecificationError(f"quality must be 'fast' or 'high', not {quality!r}")
         return cls(z, beta, float(gamma), int(data.shape[0]))
+
+    def herding_samples(self, n: int, *, seed: int = 0, pool_size: int = 2000) -> np.ndarray:
+        """``n`` pseudo-samples of the data this RKME summarises, by kernel herding over a
+        pool of candidates: its own points, and points drawn around them in proportion to
+        beta with a quarter of the points' per-feature spread. Deterministic for a seed."""
+        if n < 1:
+            raise SpecificationError(f"n must be at least 1, not {n}")
+        rng = np.random.default_rng(seed)
+        size = max(pool_size, 2 * n)
+        picks = rng.choice(len(self.z), size=size, p=self.beta / self.beta.sum())
+        spread = 0.25 * self.z.std(axis=0) + 1e-12
+        jittered = self.z[picks] + rng.standard_normal((size, self.z.shape[1])) * spread
+        pool = np.vstack([self.z, jittered])
+        target = gaussian_kernel(pool, self.z, self.gamma) @ self.beta
+        chosen = herd(gaussian_kernel(pool, pool, self.gamma), target, n)
+        return np.asarray(pool[chosen])
 
     @property
     def dimension(self) -> int:
