@@ -145,3 +145,18 @@ def test_high_quality_is_closer_to_the_data_and_deterministic() -> None:
     assert (high.beta >= 0).all() and abs(high.beta.sum() - 1) < 1e-9
     with pytest.raises(SpecificationError, match="quality must be 'fast' or 'high'"):
         RKMETableSpecification.generate(X, quality="best")
+
+
+def test_herding_samples_reproduce_the_summarised_distribution() -> None:
+    rng = np.random.default_rng(4)
+    data = np.vstack([rng.normal(-3, 1, (400, 3)), rng.normal(3, 1, (400, 3))])
+    spec = RKMETableSpecification.generate(data, K=40, seed=0)
+    samples = spec.herding_samples(200, seed=1)
+    assert samples.shape == (200, 3)
+    np.testing.assert_array_equal(samples, spec.herding_samples(200, seed=1))
+    assert abs((samples[:, 0] > 0).mean() - 0.5) < 0.1  # both modes, in proportion
+    again = RKMETableSpecification.generate(samples, K=40, seed=0)
+    other = RKMETableSpecification.generate(rng.normal(-3, 1, (400, 3)), K=40, seed=0)
+    assert spec.dist(again) < 0.1 * spec.dist(other)
+    with pytest.raises(SpecificationError, match="at least 1"):
+        spec.herding_samples(0)
