@@ -1,0 +1,80 @@
+"""What every reuser here shares: the task, each learnware's output kind, combining."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from learnware_dock.interfaces import Reuser
+from learnware_dock_reuse.outputs import (
+    OutputKind,
+    Task,
+    check_rows,
+    check_task,
+    class_count,
+    kinds_for,
+    normalised_weights,
+    predictions,
+    values,
+    votes,
+)
+
+
+class CombiningReuser(Reuser):
+    """A reuser that runs its learnwares and combines their outputs."""
+
+    def __init__(
+        self,
+        models: Sequence[Any],
+        weights: Sequence[float] | None = None,
+        *,
+        task: Task = "classification",
+        outputs: OutputKind | Sequence[OutputKind] = "auto",
+        classes: int | None = None,
+    ) -> None:
+        super().__init__(models, weights)
+        self.task = check_task(task)
+        self.kinds = kinds_for(outputs, len(self.models))
+        self.classes = classes
+        normalised_weights(self.weights, len(self.models))  # validate early
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {
+            **super().get_params(deep),
+            "task": self.task,
+            "outputs": self.kinds,
+            "classes": self.classes,
+        }
+
+    def member_outputs(self, X: Any, members: Sequence[int] | None = None) -> list[np.ndarray]:
+        """Each (chosen) learnware's output, as class votes or value columns."""
+        X = check_rows(X)
+        chosen = list(range(len(self.models))) if members is None else list(members)
+        raw = predictions([self.models[i] for i in chosen], X)
+        if self.task == "regression":
+            return [values(out) for out in raw]
+        kinds = [self.kinds[i] for i in chosen]
+        if self.classes is None:
+            self.classes = class_count(raw, kinds, None)
+        return [votes(out, kind, self.classes) for out, kind in zip(raw, kinds, strict=True)]
+
+    @staticmethod
+    def combine(outs: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
+        shapes = {o.shape for o in outs}
+        if len(shapes) != 1:
+            raise_shapes(shapes)
+        return np.asarray(np.tensordot(weights, np.stack(outs), axes=1))
+
+    def finish(self, combined: np.ndarray) -> np.ndarray:
+        """Labels from combined votes, or the combined values (one column: 1-D)."""
+        if self.task == "classification":
+            return np.asarray(combined.argmax(axis=1))
+        return combined[:, 0] if combined.shape[1] == 1 else combined
+
+
+def raise_shapes(shapes: set[tuple[int, ...]]) -> None:
+    from learnware_dock_reuse.outputs import ReuseError
+
+    raise ReuseError(f"the learnwares' outputs have different shapes: {sorted(shapes)}")

@@ -1,0 +1,174 @@
+"""The reusers on small constructed markets with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from learnware_dock.errors import DockError
+from learnware_dock.plugins import get_plugin_manager, list_plugins
+from learnware_dock.registry import Components
+from learnware_dock_reuse import (
+    AveragingReuser,
+    EnsemblePruningReuser,
+    FeatureAugmentReuser,
+    JobSelectorReuser,
+    ReuseError,
+)
+from learnware_dock_rkme import RKMETableSpecification
+
+RNG = np.random.default_rng(11)
+CENTRES = {0: (-6.0, -2.0), 1: (-6.0, 2.0), 2: (6.0, -2.0), 3: (6.0, 2.0)}
+
+
+def blobs(
+    classes: tuple[int, ...], n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.choice(classes, size=n)
+    X = np.array([CENTRES[c] for c in y]) + rng.normal(0, 0.6, size=(n, 2))
+    return X, y
+
+
+class Nearest:
+    """A learnware trained on some classes: nearest class centre among its own."""
+
+    def __init__(self, classes: tuple[int, ...], output: str = "labels") -> None:
+        self.classes, self.output = classes, output
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        centres = np.array([CENTRES[c] for c in self.classes])
+        d = ((X[:, None, :] - centres[None]) ** 2).sum(-1)
+        if self.output == "labels":
+            return np.array(self.classes)[d.argmin(axis=1)]
+        scores = np.full((len(X), 4), -50.0)
+        scores[:, list(self.classes)] = -d
+        return scores
+
+
+class Linear:
+    def __init__(self, coef: np.ndarray) -> None:
+        self.coef = coef
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.coef
+
+
+def test_plugin_is_installed() -> None:
+    infos = {i.name: i for i in list_plugins(get_plugin_manager())}
+    assert infos["reuse"].status == "loaded"
+    assert infos["reuse"].distribution == "learnware-dock-reuse"
+    names = Components(get_plugin_manager()).reusers.names()
+    assert {"job-selector", "averaging", "ensemble-pruning", "feature-augment"} <= set(names)
+
+
+def test_job_selector_routes_to_the_right_learnware() -> None:
+    rng = np.random.default_rng(0)
+    (Xa, _), (Xb, _) = blobs((0, 1), 400, rng), blobs((2, 3), 400, rng)
+    specs = [RKMETableSpecification.generate(X, K=30, seed=0) for X in (Xa, Xb)]
+    models = [Nearest((0, 1)), Nearest((2, 3))]
+    X, y = blobs((0, 1, 2, 3), 300, rng)
+    reuser = JobSelectorReuser(models, specs=specs, classes=4, samples=400, seed=3).fit(X)
+    assert reuser.mixture is not None and reuser.mixture.sum() == pytest.approx(1.0)
+    assert abs(reuser.mixture[0] - (y < 2).mean()) < 0.15
+    routes = reuser.route(X)
+    assert (routes == (y >= 2)).mean() > 0.95
+    assert (reuser.predict(X) == y).mean() > 0.95
+    again = JobSelectorReuser(models, specs=specs, classes=4, samples=400, seed=3).fit(X)
+    np.testing.assert_array_equal(again.route(X), routes)  # reproducible with a seed
+    single = JobSelectorReuser(models, [0.0, 1.0], specs=specs, classes=4).fit(X)
+    assert set(single.route(X).tolist()) == {1}
+
+
+def test_averaging_weights_votes_and_columns() -> None:
+    rng = np.random.default_rng(1)
+    X, _ = blobs((0, 1, 2, 3), 50, rng)
+    models = [Nearest((0, 1)), Nearest((2, 3)), Nearest((0, 1, 2, 3))]
+    only_first = AveragingReuser(models, [1.0, 0.0, 0.0], classes=4).predict(X)
+    np.testing.assert_array_equal(only_first, models[0].predict(X))
+    vote = AveragingReuser([models[2], models[2], models[0]], classes=4).predict(X)
+    np.testing.assert_array_equal(vote, models[2].predict(X))  # majority of three
+    proba = AveragingReuser(models[:2], classes=4).predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    coefs = [rng.normal(size=(2, 3)) for _ in range(2)]
+    regression = AveragingReuser([Linear(c) for c in coefs], [0.25, 0.75], task="regression")
+    np.testing.assert_allclose(regression.predict(X), X @ (0.25 * coefs[0] + 0.75 * coefs[1]))
+
+
+def test_output_conventions_are_declared_not_guessed() -> None:
+    X, _ = blobs((0, 1, 2, 3), 40, np.random.default_rng(2))
+    scores = Nearest((0, 1, 2, 3), output="scores")
+    as_scores = AveragingReuser([scores], outputs="scores").predict_proba(X)
+    as_logits = AveragingReuser([scores], outputs="logits").predict_proba(X)
+    assert not np.allclose(as_scores, as_logits)  # softmax only when declared
+    np.testing.assert_allclose(as_logits.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(as_logits.argmax(axis=1), Nearest((0, 1, 2, 3)).predict(X))
+    mixed = AveragingReuser([scores, Nearest((0, 1, 2, 3))], outputs=["logits", "labels"])
+    np.testing.assert_array_equal(mixed.predict(X), Nearest((0, 1, 2, 3)).predict(X))
+    with pytest.raises(ReuseError, match="outside \\[0, 2\\)"):
+        AveragingReuser([Nearest((2, 3))], classes=2).predict(X)
+    with pytest.raises(ReuseError, match="4 scores per row for 3 classes"):
+        AveragingReuser([scores], outputs="proba", classes=3).predict(X)
+    with pytest.raises(ReuseError, match="unknown output kind"):
+        AveragingReuser([scores], outputs="softmax")  # type: ignore[arg-type]
+
+
+def test_ensemble_pruning_keeps_the_good_and_never_loses_to_the_best_single() -> None:
+    rng = np.random.default_rng(4)
+    X, y = blobs((0, 1, 2, 3), 200, rng)
+
+    class Noise:
+        def __init__(self, seed: int) -> None:
+            self.rng = np.random.default_rng(seed)
+
+        def predict(self, X: np.ndarray) -> np.ndarray:
+            return self.rng.integers(0, 4, size=len(X))
+
+    models = [Noise(100 + s) for s in range(5)] + [Nearest((0, 1, 2, 3)), Nearest((0, 1))]
+    reuser = EnsemblePruningReuser(models, classes=4, population=20, generations=15, seed=0)
+    reuser.fit(X, y)
+    assert reuser.selected and 5 in reuser.selected
+    errors = [(m.predict(X) != y).mean() for m in models]
+    assert (reuser.predict(X) != y).mean() <= min(errors)
+    assert reuser.front
+    coefs = rng.normal(size=(2, 1))
+    target = (X @ coefs)[:, 0]
+    regression = EnsemblePruningReuser(
+        [Linear(coefs), Linear(coefs * 3), Linear(-coefs)], task="regression", generations=5
+    ).fit(X, target)
+    assert regression.selected == [0]
+    with pytest.raises(ReuseError, match="labels must be integers in \\[0, 4\\)"):
+        EnsemblePruningReuser(models, classes=4).fit(X, y + 4)
+
+
+def test_feature_augmentation_multi_output_regression_and_classification() -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 3))
+    coef = rng.normal(size=(3, 2))
+    y = np.tanh(X @ coef) * 3
+    helper = Linear(coef)
+    reuser = FeatureAugmentReuser([helper], task="regression").fit(X[:80], y[:80])
+    predicted = reuser.predict(X[80:])
+    assert predicted.shape == (40, 2)
+    assert ((predicted - y[80:]) ** 2).mean() < 0.5 * ((y[80:] - y[:80].mean(0)) ** 2).mean()
+    Xc, yc = blobs((0, 1, 2, 3), 120, rng)
+    clf = FeatureAugmentReuser([Nearest((0, 1, 2, 3))], classes=4).fit(Xc[:60], yc[:60])
+    assert (clf.predict(Xc[60:]) == yc[60:]).mean() > 0.9
+    with pytest.raises(ReuseError, match="needs labels"):
+        FeatureAugmentReuser([helper], task="regression").fit(X)
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    X, _ = blobs((0, 1), 20, np.random.default_rng(6))
+    spec = RKMETableSpecification.generate(X, K=10)
+    with pytest.raises(DockError, match="needs at least one learnware"):
+        AveragingReuser([])
+    with pytest.raises(ReuseError, match="X has 3 features; the learnwares take 2"):
+        JobSelectorReuser([Nearest((0, 1))], specs=[spec]).fit(np.zeros((5, 3)))
+    with pytest.raises(ReuseError, match="NaN"):
+        AveragingReuser([Nearest((0, 1))]).predict(np.full((2, 2), np.nan))
+    with pytest.raises(ReuseError, match="weights must be 1 non-negative"):
+        AveragingReuser([Nearest((0, 1))], [-1.0])
+    with pytest.raises(ReuseError, match="1 RKMEs given for 2 learnwares"):
+        JobSelectorReuser([Nearest((0, 1)), Nearest((2, 3))], specs=[spec])
+    with pytest.raises(ReuseError, match="task must be"):
+        AveragingReuser([Nearest((0, 1))], task="ranking")  # type: ignore[arg-type]
