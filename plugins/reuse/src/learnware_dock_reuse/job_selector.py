@@ -4,8 +4,9 @@ distribution it most likely comes from.
 1. Mixture weights: given (a search's mixture), or estimated from the user's data: the
    simplex QP that best matches the user's RKME with a weighted sum of the learnwares'.
 2. Pseudo-samples: kernel herding from each learnware's RKME, in proportion to the weights.
-3. A selector (scikit-learn's ``HistGradientBoostingClassifier``) learns which learnware
-   a sample comes from; each user row goes to the learnware it picks.
+3. A selector (scikit-learn's ``HistGradientBoostingClassifier``, ``selector_iterations``
+   boosting rounds) learns which learnware a sample comes from; each user row goes to the
+   learnware it picks.
 
 Herding picks points from a pool around the RKME's own points (see
 ``RKMETableSpecification.herding_samples``), so its cost is linear in the samples drawn,
@@ -47,6 +48,7 @@ class JobSelectorReuser(CombiningReuser):
         outputs: OutputKind | Sequence[OutputKind] = "auto",
         classes: int | None = None,
         samples: int = 1000,
+        selector_iterations: int = 50,
         seed: int = 0,
     ) -> None:
         super().__init__(models, weights, task=task, outputs=outputs, classes=classes)
@@ -62,6 +64,7 @@ class JobSelectorReuser(CombiningReuser):
             raise ReuseError(f"samples must be at least the number of learnwares ({samples})")
         self.specs = list(specs)
         self.samples, self.seed = samples, seed
+        self.selector_iterations = selector_iterations
         self.dimension, self.gamma = dims.pop(), gammas.pop()
         self.selector: Any = None
         self.mixture: np.ndarray | None = None
@@ -98,7 +101,9 @@ class JobSelectorReuser(CombiningReuser):
             self.specs[i].herding_samples(int(counts[i]), seed=self.seed + int(i)) for i in used
         ]
         labels = np.concatenate([np.full(len(p), i) for p, i in zip(parts, used, strict=True)])
-        self.selector = HistGradientBoostingClassifier(random_state=self.seed).fit(
+        self.selector = HistGradientBoostingClassifier(
+            max_iter=self.selector_iterations, random_state=self.seed
+        ).fit(
             np.vstack(parts), labels
         )
         return self
