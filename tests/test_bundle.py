@@ -61,6 +61,14 @@ def test_demo_builds_and_searches_a_market(tmp_path: Path) -> None:
     first_row = next(line for line in statistical.splitlines() if line.startswith("│ 1 "))
     assert "digits 1-3-5-7-9 forest" in first_row
     assert "mixture 1: score" in statistical
+    reused = statistical.split("reusing the mixture on the user's data")[1]
+    accuracies = {
+        name: float(line.split("│")[2])
+        for line in reused.splitlines()
+        for name in ("top-1 single", "averaging, weighted", "job selector")
+        if line.startswith(f"│ {name}")
+    }
+    assert len(accuracies) == 3 and min(accuracies.values()) > 0.9, accuracies
 
 
 def test_dock_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

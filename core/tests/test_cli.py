@@ -145,3 +145,30 @@ def test_help_imports_no_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_plugins_add_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from learnware_dock import cli
+
+    site = tmp_path / "site"
+    info = site / "hello_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "hello_plugin.py").write_text(
+        "from learnware_dock import hookimpl\n\n"
+        "@hookimpl\ndef dock_register_commands(app):\n"
+        "    @app.command()\n    def hello(name: str) -> None:\n"
+        "        '''Say hello.'''\n        print(f'hello {name}')\n"
+    )
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[learnware_dock.plugins]\nhello = hello_plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(cli, "_plugin_commands_added", False)
+    registered = list(cli.app.registered_commands)
+    try:
+        assert main(["hello", "dock"]) == 0
+        assert capsys.readouterr().out == "hello dock\n"
+    finally:
+        cli.app.registered_commands[:] = registered
+        cli._plugin_commands_added = False

@@ -51,7 +51,8 @@ def test_every_hookspec_is_covered_by_a_kind_or_a_test() -> None:
     specs = {s for s in specs if s.startswith("dock_")}
     registered = {hook for hook, _ in KINDS.values()}
     events = {"dock_learnware_added", "dock_learnware_removed"}  # test_market.py
-    assert specs == registered | events | {"dock_configure", "dock_register_vocabulary"}
+    cli = {"dock_register_commands"}  # test_cli.py
+    assert specs == registered | events | cli | {"dock_configure", "dock_register_vocabulary"}
 
 
 @pytest.mark.parametrize("kind", sorted(DOC_PLUGINS))

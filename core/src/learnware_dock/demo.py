@@ -194,3 +194,51 @@ def statistical_search(market: Market, console: Any) -> None:
     result = market.search(UserInfo(stat_specs={type_name: spec}), searcher="rkme", limit=5)
     words = " and ".join(WORDS[c] for c in USER_CLASSES)
     print_result(result, console, f"statistical search: a user with digits {words}")
+    reuse(market, result, X[rows], y[rows], console)
+
+
+def reuse(market: Market, result: Any, X: Any, y: Any, console: Any) -> None:
+    """Reuse the found mixture on the user's rows, without labels (when learnware-dock-reuse
+    is installed); the demo knows the true labels, so it shows each method's accuracy."""
+    wanted = ("averaging", "job-selector")
+    if not result.mixtures or not all(name in market.components.reusers for name in wanted):
+        console.print("(install learnware-dock-reuse to reuse what the search found)")
+        return
+    from rich.table import Table
+
+    from learnware_dock.errors import ContainerError
+
+    try:
+        predictions = reuse_predictions(market, result, X)
+    except ContainerError as exc:
+        console.print(f"(not reusing: {exc})")
+        return
+    table = Table("reuse, no labels", "accuracy", title="reusing the mixture on the user's data")
+    for name, predicted in predictions.items():
+        table.add_row(name, f"{(predicted == y).mean():.3f}")
+    console.print(table)
+
+
+def reuse_predictions(market: Market, result: Any, X: Any) -> dict[str, Any]:
+    """Top-1, weighted averaging and job selector predictions on the user's rows."""
+    mixture = result.mixtures[0]
+    type_name = "RKMETableSpecification"
+    top = result.singles[0].learnware
+    models: list[Any] = []
+    try:
+        for lw in mixture.learnwares:
+            models.append(market.load(lw))
+        specs = [market.stat_spec(lw, type_name) for lw in mixture.learnwares]
+        # plugin classes with their own keyword options (see learnware-dock-reuse)
+        averaging_cls: Any = market.components.reusers.get("averaging")
+        selector_cls: Any = market.components.reusers.get("job-selector")
+        with market.load(top) as best:
+            predictions = {f"top-1 single ({top.name})": best.predict(X)}
+        averaging = averaging_cls(models, mixture.weights, classes=10)
+        predictions["averaging, weighted by the mixture"] = averaging.predict(X)
+        selector = selector_cls(models, specs=specs, classes=10).fit(X)
+        predictions["job selector"] = selector.predict(X)
+    finally:
+        for model in models:
+            model.close()
+    return predictions

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from typer import Typer
+
     from learnware_dock.config import DockConfig
     from learnware_dock.domain import Learnware
     from learnware_dock.interfaces import (
@@ -109,3 +111,9 @@ def dock_learnware_added(market: Market, learnware: Learnware) -> None:
 @hookspec
 def dock_learnware_removed(market: Market, learnware_id: str) -> None:
     """Called after ``Market.delete`` removed a learnware (same error policy as above)."""
+
+
+@hookspec
+def dock_register_commands(app: Typer) -> None:
+    """Add commands to the ``dock`` command line (a typer app); called once per run of
+    ``dock`` before the arguments are parsed. Import heavy modules inside the commands."""

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from learnware_dock.cli import find, running, store
-from learnware_dock.cli._common import app
+from learnware_dock.cli.common import app
 from learnware_dock.cli.find import print_result
 from learnware_dock.errors import DockError
 
@@ -27,10 +27,24 @@ def _root(
 __all__ = ["app", "find", "main", "print_result", "running", "store"]
 
 
+_plugin_commands_added = False
+
+
+def add_plugin_commands() -> None:
+    """Let installed plugins add their commands (``dock_register_commands``), once."""
+    global _plugin_commands_added
+    if not _plugin_commands_added:
+        from learnware_dock.plugins import get_plugin_manager
+
+        get_plugin_manager().hook.dock_register_commands(app=app)
+        _plugin_commands_added = True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors and exit code 1, tracebacks only with ``--debug``."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        add_plugin_commands()
         code = app(args=args, prog_name="dock", standalone_mode=False)
     except DockError as exc:
         if "--debug" in args:

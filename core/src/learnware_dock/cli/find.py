@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from learnware_dock.cli._common import (
+from learnware_dock.cli.common import (
     Data,
     Description,
     JsonOpt,
@@ -21,6 +20,7 @@ from learnware_dock.cli._common import (
     Task,
     app,
     emit,
+    load_stat_spec,
     make_console,
     open_market,
     result_json,
@@ -30,7 +30,6 @@ from learnware_dock.errors import DockError
 
 if TYPE_CHECKING:
     from learnware_dock.domain import SearchResult
-    from learnware_dock.market import Market
 
 
 @app.command()
@@ -64,23 +63,13 @@ def search(
     if mixture is not None:
         options["mixture"] = mixture
     with open_market(market, create=False) as m:
-        stat_specs = {s.name: s for s in (_load_stat_spec(m, path) for path in stat or [])}
+        stat_specs = {s.name: s for s in (load_stat_spec(m, path) for path in stat or [])}
         info = UserInfo(semantic_spec=spec, stat_specs=stat_specs, learnware_ids=learnware_id)
         result = m.search(info, searcher=searcher, **options)
     if json_out:
         emit(result_json(result))
         return
     print_result(result)
-
-
-def _load_stat_spec(market: Market, path: Path) -> Any:
-    try:
-        type_name = json.loads(path.read_text(encoding="utf-8")).get("type")
-    except (OSError, json.JSONDecodeError, AttributeError) as exc:
-        raise DockError(f"cannot read statistical spec {path}: {exc}") from exc
-    if not type_name:
-        raise DockError(f"{path} has no 'type' key naming its specification type")
-    return market.components.specifications.get(type_name).load(path)
 
 
 @app.command("spec")

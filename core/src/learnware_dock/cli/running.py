@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from learnware_dock.cli._common import JsonOpt, MarketOpt, app, emit, make_console, open_market
+from learnware_dock.cli.common import JsonOpt, MarketOpt, app, emit, make_console, open_market
 from learnware_dock.errors import DockError
 
 

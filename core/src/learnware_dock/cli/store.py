@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from learnware_dock.cli._common import (
+from learnware_dock.cli.common import (
     Data,
     Description,
     InputDim,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from learnware_dock.defaults.runtime import InProcessContainer
 from learnware_dock.hookspecs import hookimpl
+from learnware_dock.interfaces import Container
 
 
 @hookimpl(trylast=True)
-def dock_register_containers() -> list[type[InProcessContainer]]:
+def dock_register_containers() -> list[type[Container]]:
+    from learnware_dock.defaults.runtime import InProcessContainer
+
     return [InProcessContainer]

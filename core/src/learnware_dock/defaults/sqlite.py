@@ -1,11 +1,13 @@
-"""Built-in plugin: the SQLite organizer."""
+"""Built-in plugin: the SQLite organizer (imported when registered, not when loaded)."""
 
 from __future__ import annotations
 
-from learnware_dock.defaults.sqlite_store import SQLiteOrganizer
 from learnware_dock.hookspecs import hookimpl
+from learnware_dock.interfaces import Organizer
 
 
 @hookimpl(trylast=True)
-def dock_register_organizers() -> list[type[SQLiteOrganizer]]:
+def dock_register_organizers() -> list[type[Organizer]]:
+    from learnware_dock.defaults.sqlite_store import SQLiteOrganizer
+
     return [SQLiteOrganizer]

@@ -58,7 +58,7 @@ class Container(ABC):
     A complete minimal plugin (wraps another container and counts loads)::
 
         from learnware_dock import hookimpl
-        from learnware_dock.defaults.inprocess import InProcessContainer
+        from learnware_dock.defaults.runtime import InProcessContainer
         from learnware_dock.interfaces import Container
 
         class CountingContainer(Container):

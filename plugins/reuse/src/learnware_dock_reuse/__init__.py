@@ -1,10 +1,27 @@
-"""learnware-dock-reuse: job selector, averaging, ensemble pruning, feature augmentation."""
+"""learnware-dock-reuse: job selector, averaging, ensemble pruning, feature augmentation.
 
-from learnware_dock_reuse.augment import FeatureAugmentReuser
-from learnware_dock_reuse.averaging import AveragingReuser
-from learnware_dock_reuse.job_selector import JobSelectorReuser
-from learnware_dock_reuse.outputs import ReuseError
-from learnware_dock_reuse.pruning import EnsemblePruningReuser
+Names are imported on first use, so loading the plugin (its ``hooks``) stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from learnware_dock_reuse.augment import FeatureAugmentReuser
+    from learnware_dock_reuse.averaging import AveragingReuser
+    from learnware_dock_reuse.job_selector import JobSelectorReuser
+    from learnware_dock_reuse.outputs import ReuseError
+    from learnware_dock_reuse.pruning import EnsemblePruningReuser
+
+_WHERE = {
+    "AveragingReuser": "learnware_dock_reuse.averaging",
+    "EnsemblePruningReuser": "learnware_dock_reuse.pruning",
+    "FeatureAugmentReuser": "learnware_dock_reuse.augment",
+    "JobSelectorReuser": "learnware_dock_reuse.job_selector",
+    "ReuseError": "learnware_dock_reuse.outputs",
+}
 
 __all__ = [
     "AveragingReuser",
@@ -13,3 +30,9 @@ __all__ = [
     "JobSelectorReuser",
     "ReuseError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

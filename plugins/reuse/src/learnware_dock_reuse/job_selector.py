@@ -103,9 +103,7 @@ class JobSelectorReuser(CombiningReuser):
         labels = np.concatenate([np.full(len(p), i) for p, i in zip(parts, used, strict=True)])
         self.selector = HistGradientBoostingClassifier(
             max_iter=self.selector_iterations, random_state=self.seed
-        ).fit(
-            np.vstack(parts), labels
-        )
+        ).fit(np.vstack(parts), labels)
         return self
 
     def route(self, X: Any) -> np.ndarray:

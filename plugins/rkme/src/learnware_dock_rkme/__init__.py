@@ -1,5 +1,25 @@
-"""learnware-dock-rkme: RKME table specifications."""
+"""learnware-dock-rkme: RKME table specifications.
 
-from learnware_dock_rkme.table import DegenerateKernelWarning, RKMETableSpecification
+Names are imported on first use, so loading the plugin (its ``hooks``) stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from learnware_dock_rkme.table import DegenerateKernelWarning, RKMETableSpecification
+
+_WHERE = {
+    "DegenerateKernelWarning": "learnware_dock_rkme.table",
+    "RKMETableSpecification": "learnware_dock_rkme.table",
+}
 
 __all__ = ["DegenerateKernelWarning", "RKMETableSpecification"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from learnware_dock import hookimpl
 from learnware_dock.interfaces import Backend, Searcher, StatSpecification
-from learnware_dock_rkme.table import RKMETableSpecification
 
 if TYPE_CHECKING:
     from learnware_dock.domain import Learnware
@@ -15,6 +14,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def dock_register_specifications() -> list[type[StatSpecification]]:
+    from learnware_dock_rkme.table import RKMETableSpecification
+
     return [RKMETableSpecification]
 
 
@@ -35,11 +36,12 @@ def dock_register_backends() -> list[type[Backend]]:
 @hookimpl
 def dock_learnware_added(market: Market, learnware: Learnware) -> None:
     """At submission: cache the indexed arrays and self term, and the pivot distances."""
-    ref = learnware.stat_spec_ref(RKMETableSpecification.name)
+    ref = learnware.stat_spec_ref("RKMETableSpecification")
     if ref is None:
         return
     from learnware_dock_rkme import pivots
     from learnware_dock_rkme.backend import best_backend
+    from learnware_dock_rkme.table import RKMETableSpecification
     from learnware_dock_rkme.vectors import VectorStore
 
     store = VectorStore(market.root / "rkme")

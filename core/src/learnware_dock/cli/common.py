@@ -1,4 +1,5 @@
-"""Shared pieces of the ``dock`` commands: option types, output helpers, market opening."""
+"""Shared pieces of the ``dock`` commands (for plugins adding commands too): option types,
+output helpers, opening a market, reading a statistical spec file."""
 
 from __future__ import annotations
 
@@ -121,3 +122,14 @@ SemanticFile = Annotated[
 ]
 
 
+
+
+def load_stat_spec(market: Market, path: Path) -> Any:
+    """A statistical spec file, read through the registered class its "type" names."""
+    try:
+        type_name = json.loads(path.read_text(encoding="utf-8")).get("type")
+    except (OSError, json.JSONDecodeError, AttributeError) as exc:
+        raise DockError(f"cannot read statistical spec {path}: {exc}") from exc
+    if not type_name:
+        raise DockError(f"{path} has no 'type' key naming its specification type")
+    return market.components.specifications.get(type_name).load(path)
