@@ -40,7 +40,7 @@ def editable_targets() -> list[str]:
         [str(BIN / "python"), "-c", "import torch"], capture_output=True, check=False
     )
     targets = [] if has_torch.returncode == 0 else ["torch==2.13.0"]
-    targets += ["-e", "./core[demo]"]
+    targets += ["-e", "./core[demo,bench]"]
     for plugin in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
         targets += ["-e", f"./{plugin.parent.relative_to(ROOT).as_posix()}"]
     return targets

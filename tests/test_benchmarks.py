@@ -57,3 +57,25 @@ def test_bench_containers_quick(tmp_path: Path) -> None:
     stdout, results = run_quick("bench_containers.py", tmp_path)
     assert "per-call process" in stdout and "goal warm round trip" in stdout
     assert results["predict_1"]["ours_s"] > 0 and results["env_cold_s"] > 0
+
+
+def test_image_mnist_protocol_quick(tmp_path: Path) -> None:
+    out = tmp_path / "mnist.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "protocols" / "image_mnist.py"),
+            "--quick",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Job Selector Reuse" in proc.stdout and "goal job selector" in proc.stdout
+    results = json.loads(out.read_text())
+    assert len(results["accuracy"]["top1"]) == 5
+    assert out.with_suffix(".png").stat().st_size > 1000
