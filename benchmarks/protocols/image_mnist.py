@@ -84,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=RESULTS / "image_mnist.json")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="also write the first --export-users users (data, mixture, our job selector's "
+        "accuracy and time) and every learnware (RKME JSON, model) for "
+        "anchor_job_selector.py",
+    )
+    parser.add_argument("--export-users", type=int, default=3)
     args = parser.parse_args(argv)
     if args.quick:
         args.learnwares, args.users, args.curve_users, args.repeats = 10, 5, 2, 1
@@ -167,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "augment_fit": [],
     }
     users = []
+    exported: list[dict[str, Any]] = []
     for u in range(args.users):
         classes = rng.choice(10, 6, replace=False).tolist()
         test = draw(by_class_user, classes, [0.3, 0.3, 0.1, 0.1, 0.1, 0.1], 300, rng)
@@ -191,6 +200,16 @@ def main(argv: list[str] | None = None) -> int:
         ).fit(Xu)
         accuracy["job_selector"].append(float((selector.predict(Xu) == yu).mean()))
         seconds["job_selector"].append(time.perf_counter() - t)
+        if args.export is not None and u < args.export_users:
+            exported.append(
+                {
+                    "X": Xu.tolist(),
+                    "y": yu.tolist(),
+                    "members": members,
+                    "ours_accuracy": accuracy["job_selector"][-1],
+                    "ours_seconds": seconds["job_selector"][-1],
+                }
+            )
         t = time.perf_counter()
         plain = AveragingReuser(chosen, outputs="proba", classes=10)
         accuracy["averaging"].append(float((plain.predict(Xu) == yu).mean()))
@@ -234,6 +253,15 @@ def main(argv: list[str] | None = None) -> int:
                 curves["augment"][budget].append(float((augment.predict(Xu) == yu).mean()))
     market.close()
     total_s = time.perf_counter() - started
+    if args.export is not None:
+        import joblib
+
+        for n, (model, spec) in enumerate(zip(models, specs, strict=True)):
+            folder = args.export / "learnwares" / str(n)
+            folder.mkdir(parents=True, exist_ok=True)
+            spec.save(folder / "rkme.json")
+            joblib.dump(model.model, folder / "model.joblib")
+        (args.export / "users.json").write_text(json.dumps(exported))
 
     # -- report ----------------------------------------------------------------------------
     names = {
