@@ -194,6 +194,24 @@ def test_ids_are_never_reused(tmp_path: Path, root: Path, pm: DockPluginManager)
             market.get("00000002")
 
 
+def test_reserved_ids(tmp_path: Path, root: Path, pm: DockPluginManager) -> None:
+    with Market(root, plugin_manager=pm) as market:
+        first = market.reserve_id()
+        second = market.reserve_id()
+        assert (first, second) == ("00000001", "00000002")
+        fresh = market.add(_zip(tmp_path, "a", 1), table_semantic_spec("a"))
+        assert fresh.id == "00000003"  # reserved ids are never handed out again
+        late = market.add(_zip(tmp_path, "b", 2), table_semantic_spec("b"), learnware_id=second)
+        assert late.id == second and market.get(second).name == "b"
+        with pytest.raises(StoreError, match="is taken"):
+            market.add(_zip(tmp_path, "c", 3), table_semantic_spec("c"), learnware_id=second)
+        with pytest.raises(StoreError, match="never reserved"):
+            market.add(_zip(tmp_path, "c", 3), table_semantic_spec("c"), learnware_id="00000099")
+        assert [lw.id for lw in market.list()] == ["00000002", "00000003"]
+    with Market(root, plugin_manager=pm) as market:  # the sequence survives reopening
+        assert market.reserve_id() == "00000004"
+
+
 # -- several processes writing at once ---------------------------------------------------------
 WRITER_SCRIPT = textwrap.dedent(
     """

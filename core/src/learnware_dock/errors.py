@@ -5,6 +5,8 @@ Messages name the file, field or learnware at fault and say what to do about it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DockError(Exception):
     """Base class of every error the dock raises on purpose."""
@@ -38,7 +40,14 @@ class UnknownLearnwareError(StoreError, KeyError):
 
 
 class CheckError(DockError):
-    """A learnware was rejected (INVALID) by a checker; nothing was stored."""
+    """A learnware was rejected (INVALID) by a checker; nothing was stored.
+
+    ``report`` is the checkers' :class:`~learnware_dock.domain.CheckReport`, when known.
+    """
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class ContainerError(DockError):

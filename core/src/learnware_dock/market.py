@@ -66,7 +66,11 @@ class Market:
 
     # -- submissions -------------------------------------------------------------------------
     def _submit(
-        self, package: str | Path, semantic_spec: SemanticLike, checkers: Sequence[str] | None
+        self,
+        package: str | Path,
+        semantic_spec: SemanticLike,
+        checkers: Sequence[str] | None,
+        learnware_id: str | None = None,
     ) -> tuple[CheckReport, NewLearnware | None]:
         archive = Path(package).expanduser()
         spec = as_semantic(semantic_spec)
@@ -81,6 +85,7 @@ class Market:
                 status=report.status,
                 stat_specs=stat_spec_files(submission),
                 report=report,
+                id=learnware_id,
             )
         return report, new
 
@@ -102,14 +107,22 @@ class Market:
         semantic_spec: SemanticLike,
         *,
         checkers: Sequence[str] | None = None,
+        learnware_id: str | None = None,
     ) -> Learnware:
-        """Check and store a package; raises :class:`CheckError` if it is INVALID."""
-        report, new = self._submit(package, semantic_spec, checkers)
+        """Check and store a package; raises :class:`CheckError` if it is INVALID.
+
+        ``learnware_id``: an id from :meth:`reserve_id` (default: a fresh one).
+        """
+        report, new = self._submit(package, semantic_spec, checkers, learnware_id)
         if new is None:
-            raise CheckError(f"{Path(package).name} was rejected: {report.message}")
+            raise CheckError(f"{Path(package).name} was rejected: {report.message}", report)
         learnware = self.organizer.add(new)
         self._notify("dock_learnware_added", learnware=learnware)
         return learnware
+
+    def reserve_id(self) -> str:
+        """An id for a later ``add(..., learnware_id=...)``, handed out before checking."""
+        return self.organizer.reserve_id()
 
     def update(
         self,
@@ -127,7 +140,7 @@ class Market:
             checkers,
         )
         if new is None:
-            raise CheckError(f"update of {learnware_id} was rejected: {report.message}")
+            raise CheckError(f"update of {learnware_id} was rejected: {report.message}", report)
         learnware = self.organizer.update(learnware_id, new)
         self._notify("dock_learnware_added", learnware=learnware)
         return learnware

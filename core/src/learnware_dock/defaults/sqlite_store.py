@@ -72,7 +72,7 @@ def format_id(number: int) -> str:
 
 def parse_id(learnware_id: str) -> int:
     text = str(learnware_id).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise UnknownLearnwareError(f"no learnware {learnware_id!r}: ids are numbers like 00000001")
     return int(text)
 
@@ -259,17 +259,43 @@ class SQLiteOrganizer(Organizer):
             [{"learnware_id": number, **spec} for spec in specs],
         )
 
+    def reserve_id(self) -> str:
+        """Advance the id sequence by one and return that id (AUTOINCREMENT never hands
+        it out again)."""
+        with self._thread_lock, self._transaction() as conn:
+            seq = self._sequence(conn)
+            if seq is None:
+                conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('learnwares', 1)")
+            else:
+                conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'learnwares'", [seq + 1])
+        return format_id((seq or 0) + 1)
+
+    @staticmethod
+    def _sequence(conn: sqlite3.Connection) -> int | None:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'learnwares'").fetchone()
+        return None if row is None else int(row[0])
+
+    def _reserved_number(self, conn: sqlite3.Connection, learnware_id: str) -> int:
+        number = parse_id(learnware_id)
+        taken = conn.execute("SELECT 1 FROM learnwares WHERE id = ?", [number]).fetchone()
+        if taken or number > (self._sequence(conn) or 0):
+            why = "is taken" if taken else "was never reserved (use reserve_id())"
+            raise StoreError(f"learnware id {learnware_id!r} {why}")
+        return number
+
     def _insert(
         self, new: NewLearnware, sha: str, package: str, specs: list[dict[str, str]]
     ) -> int:
         """Commit the rows of a new learnware in one transaction; return its number."""
         now = _now()
         with self._transaction() as conn:
+            number = None if new.id is None else self._reserved_number(conn, new.id)
             cursor = conn.execute(
-                "INSERT INTO learnwares (name, description, io_text, semantic, status, sha256, "
-                "package, version, created, updated, report) VALUES (:name, :description, "
-                ":io_text, :semantic, :status, :sha256, :package, 1, :now, :now, :report)",
-                {**self._row(new, sha, package), "now": now},
+                "INSERT INTO learnwares (id, name, description, io_text, semantic, status, "
+                "sha256, package, version, created, updated, report) VALUES (:id, :name, "
+                ":description, :io_text, :semantic, :status, :sha256, :package, 1, :now, :now, "
+                ":report)",
+                {**self._row(new, sha, package), "now": now, "id": number},
             )
             number = int(cursor.lastrowid or 0)
             self._write_children(conn, number, new, specs)

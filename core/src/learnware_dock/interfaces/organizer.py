@@ -32,6 +32,7 @@ class NewLearnware:
     status: Status
     stat_specs: tuple[NewStatSpec, ...] = ()
     report: CheckReport | None = None
+    id: str | None = None  # an id from ``Organizer.reserve_id()``; None: a fresh one
 
 
 class Organizer(ABC):
@@ -173,6 +174,14 @@ class Organizer(ABC):
         statistical indexes; organizers should answer without building learnwares)."""
         found = ((lw.id, lw.stat_spec_ref(type_name)) for lw in self.list())
         return {i: ref for i, ref in found if ref is not None}
+
+    def reserve_id(self) -> str:
+        """A fresh id that no other learnware will get, for a later ``add`` of a
+        ``NewLearnware`` with that ``id`` (a server answers uploads with it before the
+        checks finish). Unused reserved ids are simply skipped."""
+        from learnware_dock.errors import StoreError
+
+        raise StoreError(f"organizer {self.name!r} cannot reserve learnware ids")
 
     def revision(self) -> int | None:
         """A number that changes whenever the market changes (from any process), so

@@ -1,0 +1,206 @@
+"""The HTTP edge: pydantic models of requests and responses, built from the attrs domain
+objects (through the core's cattrs converter) and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from learnware_dock.domain import Learnware, SearchResult, converter
+from learnware_dock.plugins import PluginInfo
+from learnware_dock_server.state import Upload
+
+StatusName = Literal["pending", "USABLE", "NONUSABLE", "INVALID", "FAILED"]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. 'unknown_learnware'.")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class CheckResultOut(BaseModel):
+    checker: str
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+
+
+class ReportOut(BaseModel):
+    status: str
+    results: list[CheckResultOut] = []
+
+
+class StatSpecOut(BaseModel):
+    type: str
+    file: str
+    sha256: str
+
+
+class LearnwareOut(BaseModel):
+    """A stored learnware, or an upload whose checks are pending or failed."""
+
+    id: str
+    status: StatusName
+    name: str = ""
+    semantic_spec: dict[str, Any] = {}
+    stat_specs: list[StatSpecOut] = []
+    sha256: str | None = None
+    version: int | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    report: ReportOut | None = None
+    message: str = ""
+    owner: str | None = None
+
+
+class LearnwarePage(BaseModel):
+    items: list[LearnwareOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class Accepted(BaseModel):
+    id: str
+    status: StatusName = "pending"
+
+
+class SearchIn(BaseModel):
+    """A search: a (partial) semantic spec in the `learnware` dict format, and statistical
+    specs by type name (e.g. ``{"RKMETableSpecification": <its JSON>}``)."""
+
+    semantic_spec: dict[str, Any] = {}
+    stat_specs: dict[str, dict[str, Any]] = {}
+    searcher: str | None = Field(None, description="Searcher name; default: the best one.")
+    page: int = Field(1, ge=1, le=10_000)
+    per_page: int = Field(10, ge=1, le=100)
+
+
+class SingleOut(BaseModel):
+    learnware: LearnwareOut
+    score: float
+    distance: float | None = None
+
+
+class MixtureOut(BaseModel):
+    learnwares: list[LearnwareOut]
+    weights: list[float]
+    score: float
+    distance: float | None = None
+
+
+class SearchOut(BaseModel):
+    searcher: str
+    total: int
+    page: int
+    per_page: int
+    singles: list[SingleOut]
+    mixtures: list[MixtureOut]
+
+
+class PluginOut(BaseModel):
+    name: str
+    source: str
+    status: str
+    distribution: str | None = None
+    version: str | None = None
+    error: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+    learnwares: int
+    pending: int
+    version: str
+
+
+def status_name(value: int) -> StatusName:
+    return {1: "USABLE", 0: "NONUSABLE", -1: "INVALID"}[value]  # type: ignore[return-value]
+
+
+def _report(data: Any) -> ReportOut | None:
+    if not data:
+        return None
+    return ReportOut(
+        status=status_name(data["status"]),
+        results=[
+            CheckResultOut(**{**r, "status": status_name(r["status"])}) for r in data["results"]
+        ],
+    )
+
+
+def learnware_out(lw: Learnware, owner: str | None = None) -> LearnwareOut:
+    data = converter.unstructure(lw)
+    return LearnwareOut(
+        id=lw.id,
+        status=status_name(int(lw.status)),
+        name=lw.name,
+        semantic_spec=data["semantic_spec"],
+        stat_specs=[StatSpecOut(type=r.type, file=r.file, sha256=r.sha256) for r in lw.stat_specs],
+        sha256=lw.sha256,
+        version=lw.version,
+        created=lw.created,
+        updated=lw.updated,
+        report=_report(data["report"]),
+        owner=owner,
+    )
+
+
+def upload_out(upload: Upload) -> LearnwareOut:
+    """An upload not (yet) in the market: pending, rejected (INVALID) or FAILED."""
+    status: StatusName = {"pending": "pending", "invalid": "INVALID"}.get(  # type: ignore[assignment]
+        upload.state, "FAILED"
+    )
+    semantic = upload.semantic or {}
+    name = semantic.get("Name", {}).get("Values", "") if isinstance(semantic, dict) else ""
+    return LearnwareOut(
+        id=upload.id,
+        status=status,
+        name=name if isinstance(name, str) else "",
+        semantic_spec=semantic,
+        created=upload.created,
+        updated=upload.finished,
+        report=_report(upload.report),
+        message=upload.message,
+        owner=upload.owner,
+    )
+
+
+def search_out(result: SearchResult, page: int, per_page: int) -> SearchOut:
+    start = (page - 1) * per_page
+    return SearchOut(
+        searcher=result.searcher,
+        total=result.total,
+        page=page,
+        per_page=per_page,
+        singles=[
+            SingleOut(learnware=learnware_out(m.learnware), score=m.score, distance=m.distance)
+            for m in result.singles[start : start + per_page]
+        ],
+        mixtures=[
+            MixtureOut(
+                learnwares=[learnware_out(lw) for lw in m.learnwares],
+                weights=list(m.weights),
+                score=m.score,
+                distance=m.distance,
+            )
+            for m in result.mixtures
+        ],
+    )
+
+
+def plugin_out(info: PluginInfo) -> PluginOut:
+    return PluginOut(
+        name=info.name,
+        source=info.source,
+        status=info.status,
+        distribution=info.distribution,
+        version=info.version,
+        error=info.error,
+    )
