@@ -267,7 +267,9 @@ class SQLiteOrganizer(Organizer):
             if seq is None:
                 conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('learnwares', 1)")
             else:
-                conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'learnwares'", [seq + 1])
+                conn.execute(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'learnwares'", [seq + 1]
+                )
         return format_id((seq or 0) + 1)
 
     @staticmethod

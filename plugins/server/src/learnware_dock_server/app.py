@@ -18,22 +18,29 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from learnware_dock.domain import Status, UserInfo
-from learnware_dock.errors import SpecificationError, UnknownLearnwareError
+from learnware_dock.errors import PackageError, SpecificationError, UnknownLearnwareError
 from learnware_dock.market import Market
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.package.reader import extracted
 from learnware_dock.plugins import list_plugins
 from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server import errors, models
-from learnware_dock_server.errors import ApiError
+from learnware_dock_server.codes import ApiError, AuthError
 from learnware_dock_server.limits import BodyLimit
 from learnware_dock_server.settings import ServerSettings
-from learnware_dock_server.state import PENDING, AuthError
+from learnware_dock_server.state import PENDING
 from learnware_dock_server.worker import Workers
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `dock token create`.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-FILTERS = ("data", "task", "library", "scenario", "license")
+#: semantic keys that list and search filter on -> their query parameter
+FILTER_KEYS = {
+    "Data": "data",
+    "Task": "task",
+    "Library": "library",
+    "Scenario": "scenario",
+    "License": "license",
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": models.ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422)
 }
@@ -86,6 +93,9 @@ async def receive_package(upload: UploadFile, work: Workers) -> Path:
         with open(fd, "wb") as out:
             await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)
         await run_in_threadpool(_open_package, path)
+    except PackageError as exc:  # name the file as the client sent it
+        path.unlink(missing_ok=True)
+        raise PackageError(str(exc).replace(path.name, upload.filename or "upload")) from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -135,7 +145,7 @@ def _owned(work: Workers, learnware_id: str, owner: str) -> None:
         raise ApiError(409, "busy", f"learnware {learnware_id} has a change being checked")
 
 
-def add_routes(app: FastAPI) -> None:  # noqa: C901  (one closure per route)
+def add_routes(app: FastAPI) -> None:
     @app.get("/health", response_model=models.HealthOut, tags=["service"])
     async def health(work: Work) -> models.HealthOut:
         count = await work.reader.run(len)
@@ -152,8 +162,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901  (one closure per route)
 
     @app.get("/vocabulary", response_model=dict[str, list[str]], tags=["service"])
     async def vocabulary(work: Work, _: Reader) -> dict[str, list[str]]:
-        vocab = work.reader.market.components.vocabulary
-        return {key: list(values) for key, values in vocab.values.items()}
+        return work.vocabulary()
 
     @app.get("/learnwares", response_model=models.LearnwarePage, tags=["learnwares"],
              responses=ERRORS)  # fmt: skip
@@ -170,7 +179,9 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901  (one closure per route)
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> models.LearnwarePage:
-        values = dict(zip(FILTERS, (data, task, library, scenario, license), strict=True))
+        values = dict(
+            zip(FILTER_KEYS.values(), (data, task, library, scenario, license), strict=True)
+        )
         wanted = None if status is None else Status[status]
         start = (page - 1) * per_page
 
@@ -237,7 +248,9 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901  (one closure per route)
                  **ERRORS, 200: {"content": {"application/zip": {}}}})  # fmt: skip
     async def download(learnware_id: str, work: Work, _: Reader) -> FileResponse:
         lw = await work.reader.run(lambda m: m.get(learnware_id))
-        suffix = "".join(lw.package_path.suffixes[-2:]) if lw.package_path.suffix == ".gz" else ".zip"
+        suffix = (
+            "".join(lw.package_path.suffixes[-2:]) if lw.package_path.suffix == ".gz" else ".zip"
+        )
         return FileResponse(
             lw.package_path, media_type="application/zip", filename=f"{lw.id}{suffix}"
         )
@@ -285,9 +298,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901  (one closure per route)
                 semantic_spec=parse_semantic(body.semantic_spec, work, full=False),
                 stat_specs={k: _stat_spec(market, k, v) for k, v in body.stat_specs.items()},
             )
-            result = market.search(
-                info, searcher=body.searcher, limit=body.page * body.per_page
-            )
+            result = market.search(info, searcher=body.searcher, limit=body.page * body.per_page)
             return models.search_out(result, body.page, body.per_page)
 
         return await work.reader.run(run)

@@ -9,7 +9,9 @@ import typer
 from learnware_dock.cli.common import JsonOpt, MarketOpt, emit, make_console
 from learnware_dock.config import resolve_market_root
 
-token_app = typer.Typer(help="API tokens of a market's server (stored hashed).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens of a market's server (stored hashed).", no_args_is_help=True
+)
 
 
 def serve(

@@ -12,33 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from learnware_dock import errors
-from learnware_dock_server.state import AuthError
+from learnware_dock_server.codes import ApiError, classify
 
 log = logging.getLogger(__name__)
 
-
-class ApiError(Exception):
-    """An error with an explicit HTTP status and code, raised by the routes."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-#: most specific first
-DOCK_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
-    (AuthError, 401, "unauthorized"),
-    (errors.UnknownLearnwareError, 404, "unknown_learnware"),
-    (errors.CheckError, 422, "rejected"),
-    (errors.SemanticError, 422, "bad_semantic_spec"),
-    (errors.SpecificationError, 422, "bad_specification"),
-    (errors.PackageError, 400, "bad_package"),
-    (errors.PluginError, 400, "missing_plugin"),
-    (errors.SearchError, 400, "bad_search"),
-    (errors.ContainerError, 502, "container_failed"),
-    (errors.StoreError, 503, "store_unavailable"),
-    (errors.DockError, 400, "dock_error"),
-)
 
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
@@ -47,13 +24,6 @@ def error_response(status: int, code: str, message: str, **headers: str) -> JSON
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers or None
     )
-
-
-def classify(exc: Exception) -> tuple[int, str]:
-    for cls, status, code in DOCK_ERRORS:
-        if isinstance(exc, cls):
-            return status, code
-    return 500, "internal"
 
 
 def install(app: FastAPI) -> None:

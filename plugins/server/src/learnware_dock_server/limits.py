@@ -3,8 +3,8 @@ client sends ``Content-Length`` or streams chunks, before anything reaches the d
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,24 +45,31 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        started = False
+        over = refused = started = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    over = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: dict[str, Any]) -> None:
-            nonlocal started
+        async def guarded_send(message: Message) -> None:
+            # the framework may turn the aborted read into its own error response:
+            # answer 413 in its place
+            nonlocal started, refused
+            if over:
+                if not refused and not started:
+                    refused = True
+                    await self._refuse(send)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        with contextlib.suppress(BodyTooLarge):  # answered just below
+            await self.app(scope, counting_receive, guarded_send)
+        if over and not refused and not started:
+            await self._refuse(send)

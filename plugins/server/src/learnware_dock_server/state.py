@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from learnware_dock.errors import DockError, StoreError
+from learnware_dock_server.codes import AuthError
 
 TOKEN_PREFIX = "dock_"
 
@@ -36,10 +37,6 @@ CREATE INDEX IF NOT EXISTS uploads_state ON uploads(state);
 
 #: upload states: waiting or being checked, stored, rejected, crashed in the server
 PENDING, DONE, INVALID, FAILED = "pending", "done", "invalid", "failed"
-
-
-class AuthError(DockError):
-    """A request's token is missing, unknown, expired or revoked."""
 
 
 def _now() -> datetime:
@@ -112,7 +109,9 @@ class ServerState:
                     [name, owner or name, hash_token(token), _now().isoformat(), expires],
                 )
         except sqlite3.IntegrityError:
-            raise DockError(f"a token named {name!r} exists; revoke it or pick another name") from None
+            raise DockError(
+                f"a token named {name!r} exists; revoke it or pick another name"
+            ) from None
         return token
 
     def revoke_token(self, name: str) -> None:

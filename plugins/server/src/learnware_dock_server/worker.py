@@ -13,10 +13,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from learnware_dock.domain import converter
-from learnware_dock.errors import CheckError, DockError, UnknownLearnwareError
+from learnware_dock.errors import CheckError, DockError
 from learnware_dock.market import Market
 from learnware_dock_server.settings import ServerSettings
 from learnware_dock_server.state import DONE, FAILED, INVALID, PENDING, ServerState
@@ -80,8 +80,6 @@ class Workers:
         except CheckError as exc:
             report = None if exc.report is None else converter.unstructure(exc.report)
             self.state.finish_upload(upload_id, INVALID, str(exc), report)
-        except UnknownLearnwareError as exc:
-            self.state.finish_upload(upload_id, INVALID, str(exc))
         except DockError as exc:
             self.state.finish_upload(upload_id, INVALID, str(exc))
         except Exception as exc:  # a bug or a broken plugin: keep serving, say what happened
@@ -90,6 +88,11 @@ class Workers:
         else:
             self.state.finish_upload(upload_id, DONE)
 
+    def vocabulary(self) -> dict[str, list[str]]:
+        """Allowed values per semantic key (with the plugins' additions)."""
+        vocab = self.reader.market.components.vocabulary
+        return {key: list(values) for key, values in vocab.values.items()}
+
     def drain(self) -> None:
         """Wait until every upload queued so far is processed (tests, shutdown)."""
         self.writer.submit(lambda market: None).result()
@@ -97,7 +100,3 @@ class Workers:
     def close(self) -> None:
         self.reader.close()
         self.writer.close()
-
-
-def report_json(report: Any) -> Any:
-    return None if report is None else converter.unstructure(report)
