@@ -79,3 +79,19 @@ def test_dock_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["demo", "--market", str(tmp_path / "d"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["learnwares"] == [f"{n:08d}" for n in range(1, len(LEARNWARES) + 1)]
+
+
+def test_plugin_packages_stay_lazy() -> None:
+    """Importing a plugin package imports none of its modules until a name is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, learnware_dock_rkme, learnware_dock_reuse;"
+        "print(sorted(m for m in sys.modules if m.startswith(('learnware_dock_rkme.',"
+        "'learnware_dock_reuse.'))));"
+        "learnware_dock_rkme.RKMETableSpecification;"
+        "print('learnware_dock_rkme.table' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]

@@ -258,3 +258,18 @@ def test_registered_classes_must_subclass_the_interface_and_have_a_name() -> Non
 
     with pytest.raises(PluginError, match="no string `name`"):
         Registry("searcher", [Nameless])
+
+
+def test_lazy_exports_import_on_first_use() -> None:
+    import textwrap
+
+    from learnware_dock.lazy import lazy_exports
+
+    getter = lazy_exports("some_plugin", {"dedent": "textwrap", "nothing": "json"})
+
+    assert getter("dedent") is textwrap.dedent
+    with pytest.raises(AttributeError, match="'some_plugin' has no attribute 'missing'"):
+        getter("missing")
+    with pytest.raises(AttributeError, match="nothing"):
+        getter("nothing")  # json has no such name: the import's own error
+

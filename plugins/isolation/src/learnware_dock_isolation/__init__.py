@@ -5,8 +5,9 @@ Names are imported on first use, so loading the plugin (its ``hooks``) stays lig
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from learnware_dock.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from learnware_dock_isolation.container import VenvContainer
@@ -17,8 +18,4 @@ _WHERE = {
 
 __all__ = ["VenvContainer"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_WHERE[name]), name)
+__getattr__ = lazy_exports(__name__, _WHERE)
