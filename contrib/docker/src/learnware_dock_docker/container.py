@@ -192,7 +192,7 @@ class DockerContainer(Container):
         api = client if client is not None else _client()
         base = image or os.environ.get("DOCK_DOCKER_IMAGE", DEFAULT_IMAGE)
         tag = ensure_image(api, base, read_requirements(root))
-        model = DockerModel(
+        return DockerModel(
             api,
             tag,
             root,
@@ -202,13 +202,7 @@ class DockerContainer(Container):
             memory_limit=memory_limit,
             cpus=cpus,
             network=network,
-        )
-        try:
-            model.start()
-        except BaseException:
-            model.close()
-            raise
-        return model
+        ).started()
 
 
 def _client() -> Any:

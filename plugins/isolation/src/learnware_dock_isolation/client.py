@@ -17,7 +17,7 @@ import tempfile
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -69,6 +69,15 @@ class ProtocolModel(LoadedModel):
     def _stderr_tail(self) -> str: ...
 
     # -- the protocol ----------------------------------------------------------------------
+    def started(self) -> Self:
+        """:meth:`start`, closing everything it began if it fails; returns ``self``."""
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
     def start(self) -> None:
         """(Re)start the worker and wait until the model is built."""
         self._kill()

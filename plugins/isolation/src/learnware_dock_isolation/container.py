@@ -42,7 +42,7 @@ class VenvContainer(Container):
         if options:
             raise ContainerError(f"the venv container has no option(s): {', '.join(options)}")
         env = EnvCache(cache_dir, share_host=share_host).ensure(read_requirements(root))
-        model = ProcessModel(
+        return ProcessModel(
             EnvCache.python(env),
             root,
             manifest,
@@ -50,10 +50,4 @@ class VenvContainer(Container):
             load_timeout=load_timeout,
             memory_limit=memory_limit,
             network=network,
-        )
-        try:
-            model.start()
-        except BaseException:
-            model.close()
-            raise
-        return model
+        ).started()
