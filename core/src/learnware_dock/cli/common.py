@@ -3,10 +3,14 @@ output helpers, opening a market, reading a statistical spec file."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -16,6 +20,8 @@ if TYPE_CHECKING:
     from learnware_dock.domain import Learnware, SearchResult
     from learnware_dock.market import Market
     from learnware_dock.semantic import SemanticSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="dock",
@@ -122,6 +128,50 @@ SemanticFile = Annotated[
 ]
 
 
+
+
+_FLAGS = {
+    "name": Name,
+    "description": Description,
+    "data": Data,
+    "task": Task,
+    "library": Library,
+    "scenario": Scenario,
+    "license": License,
+    "input_dim": InputDim,
+    "output_dim": OutputDim,
+}
+_LAST = ("market", "json_out")  # the flags go before these options
+
+
+def semantic_flags(*, io: bool = True) -> Callable[[F], F]:
+    """Give a command the semantic spec options (``--name``, ``--data``, ...; with ``io``
+    also ``--input-dim``/``--output-dim``); it receives their values as ``fields``."""
+    names = [n for n in _FLAGS if io or not n.endswith("_dim")]
+    flags = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_FLAGS[n])
+        for n in names
+    ]
+
+    def decorate(func: F) -> F:
+        hints = typing.get_type_hints(func, include_extras=True)  # typer reads Annotated
+        own = [p for p in inspect.signature(func).parameters.values() if p.name != "fields"]
+        at = next((i for i, p in enumerate(own) if p.name in _LAST), len(own))
+        params = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]) for p in own
+        ]
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            fields = {n: kwargs.pop(n, None) for n in names}
+            return func(*args, fields=fields, **kwargs)
+
+        command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            params[:at] + flags + params[at:]
+        )
+        return command  # type: ignore[return-value]
+
+    return decorate
 
 
 def load_stat_spec(market: Market, path: Path) -> Any:

@@ -9,21 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from learnware_dock.cli.common import (
-    Data,
-    Description,
     JsonOpt,
-    Library,
-    License,
     MarketOpt,
-    Name,
-    Scenario,
-    Task,
     app,
     emit,
     load_stat_spec,
     make_console,
     open_market,
     result_json,
+    semantic_flags,
     semantic_spec,
 )
 from learnware_dock.errors import DockError
@@ -33,14 +27,8 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@semantic_flags(io=False)
 def search(
-    name: Name = None,
-    description: Description = None,
-    data: Data = None,
-    task: Task = None,
-    library: Library = None,
-    scenario: Scenario = None,
-    license: License = None,
     stat: Annotated[
         list[Path] | None,
         typer.Option(help="Statistical spec JSON of your data (e.g. from `dock spec table`)."),
@@ -54,11 +42,12 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "--top", help="Results to show.")] = 10,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
+    fields: dict[str, Any] | None = None,
 ) -> None:
     """Search by tags (Data, Task, ...), free text (--name) and your data's spec (--stat)."""
     from learnware_dock.domain import UserInfo
 
-    spec = semantic_spec(None, locals())
+    spec = semantic_spec(None, fields or {})
     options: dict[str, Any] = {"limit": limit}
     if mixture is not None:
         options["mixture"] = mixture

@@ -8,23 +8,15 @@ from typing import Annotated, Any
 import typer
 
 from learnware_dock.cli.common import (
-    Data,
-    Description,
-    InputDim,
     JsonOpt,
-    Library,
-    License,
     MarketOpt,
-    Name,
-    OutputDim,
-    Scenario,
     SemanticFile,
-    Task,
     app,
     emit,
     learnware_json,
     make_console,
     open_market,
+    semantic_flags,
     semantic_spec,
 )
 from learnware_dock.errors import DockError
@@ -108,26 +100,19 @@ def _print_report(report: Any) -> None:
 
 
 @app.command()
+@semantic_flags()
 def check(
     package: Annotated[Path, typer.Argument(help="Learnware zip.")],
     semantic: SemanticFile = None,
-    name: Name = None,
-    description: Description = None,
-    data: Data = None,
-    task: Task = None,
-    library: Library = None,
-    scenario: Scenario = None,
-    license: License = None,
-    input_dim: InputDim = None,
-    output_dim: OutputDim = None,
     json_out: JsonOpt = False,
+    fields: dict[str, Any] | None = None,
 ) -> None:
     """Run every checker on a package and show each verdict (no market is touched)."""
     from learnware_dock.checking import check_archive
     from learnware_dock.plugins import get_plugin_manager
     from learnware_dock.registry import Components
 
-    spec = semantic_spec(semantic, locals())
+    spec = semantic_spec(semantic, fields or {})
     report = check_archive(package, spec, Components(get_plugin_manager()))
     if json_out:
         emit(_report_json(report))
@@ -138,23 +123,16 @@ def check(
 
 
 @app.command()
+@semantic_flags()
 def add(
     package: Annotated[Path, typer.Argument(help="Learnware zip.")],
     semantic: SemanticFile = None,
-    name: Name = None,
-    description: Description = None,
-    data: Data = None,
-    task: Task = None,
-    library: Library = None,
-    scenario: Scenario = None,
-    license: License = None,
-    input_dim: InputDim = None,
-    output_dim: OutputDim = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
+    fields: dict[str, Any] | None = None,
 ) -> None:
     """Check a package and add it to the market."""
-    spec = semantic_spec(semantic, locals())
+    spec = semantic_spec(semantic, fields or {})
     with open_market(market) as m:
         lw = m.add(package, spec)
     if json_out:
