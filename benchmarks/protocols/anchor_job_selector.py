@@ -1,6 +1,7 @@
 """The `learnware` package's job selector on the users exported by ``image_mnist.py``.
 
-Run it with an interpreter that has ``learnware==0.4.0.post1`` (the tox ``compat`` env)::
+Run it with an interpreter that has ``learnware==0.4.0.post1`` (the tox ``compat`` env)
+plus ``lightgbm``, which its job selector imports but does not declare::
 
     python benchmarks/protocols/image_mnist.py --export /tmp/mnist-export
     .tox/compat/bin/python benchmarks/protocols/anchor_job_selector.py /tmp/mnist-export
@@ -13,6 +14,7 @@ prints accuracy and seconds side by side with ours, measured in the protocol run
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -39,8 +41,12 @@ class Model(BaseModel):
         return out
 
 
-def main(export: Path) -> int:
-    users = json.loads((export / "users.json").read_text())
+def main(export: Path, limit: int | None = None) -> int:
+    try:
+        import lightgbm  # noqa: F401  (the anchor's selector needs it; fail before herding)
+    except ImportError:
+        sys.exit("the learnware package's job selector needs lightgbm: pip install lightgbm")
+    users = json.loads((export / "users.json").read_text())[:limit]
     rows: list[dict[str, Any]] = []
     for number, user in enumerate(users):
         learnwares = []
@@ -84,4 +90,8 @@ def main(export: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("export", type=Path, help="folder written by image_mnist.py --export")
+    parser.add_argument("--users", type=int, default=None, help="only the first N users")
+    args = parser.parse_args()
+    sys.exit(main(args.export, args.users))

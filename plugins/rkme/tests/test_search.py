@@ -195,7 +195,11 @@ def test_pivot_pruning_is_exact_and_skips_work() -> None:
     assert not np.isnan(group.pivot_dist).any()
     group.append([f"{i:08d}" for i in range(1500, 2500)], vectors(1000))  # after pivots
     assert np.isnan(group.pivot_dist[1500:]).all()
-    assert sorted(group.fill_pivot_dist({})) == list(range(1500, 2500))
+    assert sorted(group.fill_pivot_dist({})) == list(range(1500, 2500))  # per-pivot scans
+    by_pivot = group.pivot_dist[1500:1510].copy()
+    group.pivot_dist[1500:1510] = np.nan
+    assert sorted(group.fill_pivot_dist({})) == list(range(1500, 1510))  # one pass per row
+    np.testing.assert_allclose(group.pivot_dist[1500:1510], by_pivot, rtol=1e-4, atol=1e-4)
     group.keep(np.arange(2500) % 7 != 0)  # deletions
     assert group.pivot_dist.shape == (len(group), PIVOTS)
     user = Vector.of(rkme(rng.normal(centres[3], 0.5, size=(300, 3))))

@@ -109,10 +109,25 @@ class Group:
             self.pivot_dist[row] = dist
         missing = np.flatnonzero(np.isnan(self.pivot_dist).any(axis=1))
         if missing.size and self.pivots:
-            self.pivot_dist[missing] = np.stack(
-                [self._to_pivot(pivot, missing) for pivot in self.pivots], axis=1
-            )
+            if missing.size <= len(self.pivots):  # a few rows (a submission): one pass each
+                self.pivot_dist[missing] = np.stack([self._from_row(int(r)) for r in missing])
+            else:  # many rows: one scan of them per pivot
+                self.pivot_dist[missing] = np.stack(
+                    [self._to_pivot(pivot, missing) for pivot in self.pivots], axis=1
+                )
         return {int(row): self.pivot_dist[row] for row in missing}
+
+    def _from_row(self, row: int) -> np.ndarray:
+        """One row's distances to every pivot, in a single batched kernel pass."""
+        width = max(len(beta) for _, beta, _ in self.pivots)
+        zs = np.zeros((len(self.pivots), width, self.dim))
+        betas = np.zeros((len(self.pivots), width))
+        for slot, (z, beta, _) in enumerate(self.pivots):
+            zs[slot, : len(beta)], betas[slot, : len(beta)] = z, beta
+        selfs = np.array([self_term for _, _, self_term in self.pivots])
+        z, beta = self.vector(row)
+        cross = self.backend.cross_terms(z, beta, zs, betas, self.gamma)
+        return np.asarray(np.sqrt(np.maximum(self.self_terms[row] - 2.0 * cross + selfs, 0.0)))
 
     def choose_pivots(self, count: int, sample: np.ndarray | None = None) -> None:
         """Choose ``count`` pivots farthest-first among the ``sample`` rows (default: all),
