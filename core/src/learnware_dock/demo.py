@@ -232,8 +232,12 @@ def reuse_predictions(market: Market, result: Any, X: Any) -> dict[str, Any]:
         # plugin classes with their own keyword options (see learnware-dock-reuse)
         averaging_cls: Any = market.components.reusers.get("averaging")
         selector_cls: Any = market.components.reusers.get("job-selector")
-        with market.load(top) as best:
-            predictions = {f"top-1 single ({top.name})": best.predict(X)}
+        ids = [lw.id for lw in mixture.learnwares]
+        if top.id in ids:  # already running as a member of the mixture
+            predictions = {f"top-1 single ({top.name})": models[ids.index(top.id)].predict(X)}
+        else:
+            with market.load(top) as best:
+                predictions = {f"top-1 single ({top.name})": best.predict(X)}
         averaging = averaging_cls(models, mixture.weights, classes=10)
         predictions["averaging, weighted by the mixture"] = averaging.predict(X)
         selector = selector_cls(models, specs=specs, classes=10).fit(X)
