@@ -182,3 +182,40 @@ def test_worker_has_no_network_where_the_os_allows(start: Start) -> None:
 def test_unknown_option_is_a_clear_error(start: Start) -> None:
     with pytest.raises(ContainerError, match="no option\\(s\\): gpu"):
         start(ECHO, gpu=True)
+
+
+def test_workers_start_while_other_threads_run_blas(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Python runs between fork and exec: a preexec_fn there deadlocked a threaded dock
+    (a server's search thread inside OpenBLAS while its writer thread started a worker)."""
+    import subprocess
+    import threading
+
+    seen: list[dict[str, object]] = []
+    real_popen = subprocess.Popen
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs)
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    stop = threading.Event()
+
+    def blas() -> None:
+        a = np.random.default_rng(0).normal(size=(300, 300))
+        while not stop.is_set():
+            a @ a.T
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    thread = threading.Thread(target=blas, daemon=True)
+    thread.start()
+    try:
+        for _ in range(8):  # each start is a fork + exec while BLAS is busy
+            model = start(ECHO)
+            assert model.predict(np.ones((2, 4))).tolist() == [[2.0] * 4] * 2
+            model.close()
+    finally:
+        stop.set()
+        thread.join()
+    assert seen and all(k.get("preexec_fn") is None for k in seen)
+    assert all(k.get("start_new_session") for k in seen)

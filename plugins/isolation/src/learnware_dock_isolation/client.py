@@ -167,28 +167,6 @@ class ProtocolModel(LoadedModel):
             self.close()
 
 
-def _limits(memory_limit: int | None, network: bool) -> Any:
-    """The child's setup before exec: own process group, memory rlimit, no core dumps,
-    and (where permitted) a network namespace of its own: loopback only."""
-
-    def setup() -> None:
-        import resource
-
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if memory_limit:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-        if not network:
-            try:
-                import ctypes
-
-                ctypes.CDLL(None, use_errno=True).unshare(0x40000000)  # CLONE_NEWNET
-            except (OSError, AttributeError):
-                pass
-
-    return setup
-
-
 class ProcessModel(ProtocolModel):
     """The worker as a local process of ``python`` (the ``venv`` container)."""
 
@@ -220,7 +198,8 @@ class ProcessModel(ProtocolModel):
             "LANG": "C.UTF-8",
             "no_proxy": "*",
         }
-        request = json.dumps(worker_request(self.root, self.manifest))
+        limits = {"memory_limit": self.memory_limit, "network": self.network}
+        request = json.dumps({**worker_request(self.root, self.manifest), **limits})
         with open(self.stderr_path, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [str(self.python), "-I", "-B", str(WORKER), request],
@@ -230,7 +209,9 @@ class ProcessModel(ProtocolModel):
                 cwd=self.sandbox,
                 env=env,
                 close_fds=True,
-                preexec_fn=_limits(self.memory_limit, self.network),
+                # its own session and process group; no preexec_fn: Python code between
+                # fork and exec deadlocks a threaded dock (OpenBLAS's fork handler)
+                start_new_session=True,
             )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         return wire.FileStream(self.proc.stdout.fileno(), self.proc.stdin.fileno())

@@ -75,7 +75,29 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return {"ok": False, "error": repr(exc), "traceback": traceback.format_exc()[-4000:]}
 
 
+def _confine(request: dict[str, Any]) -> None:
+    """The limits the dock asked for, set before numpy or the model is imported (the dock
+    starts this process without running any code between fork and exec, which is what
+    keeps a threaded dock from deadlocking in a fork handler): no core dumps, an address
+    space cap, and with ``network: false`` (where permitted) a network namespace of its
+    own, loopback only."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    limit = request.get("memory_limit")
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if request.get("network") is False:
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).unshare(0x40000000)  # CLONE_NEWNET
+        except (OSError, AttributeError):
+            pass
+
+
 def serve(request: dict[str, Any]) -> int:
+    _confine(request)
     wire = _load_wire()
     stream = _protocol_streams(wire)
     try:
