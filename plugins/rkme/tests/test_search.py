@@ -317,3 +317,15 @@ def test_pruning_falls_back_to_one_scan_when_bounds_cannot_help() -> None:
     np.testing.assert_array_equal(rows, selected)
     full = group.distances(user.z, user.beta, user.self_term)
     np.testing.assert_allclose(approx, full[selected], rtol=1e-6)
+
+
+def test_embedding_products_match_the_pairwise_sums() -> None:
+    from learnware_dock_rkme.kernel import embedding_products, gaussian_kernel
+
+    rng = np.random.default_rng(3)
+    left = [(rng.normal(size=(k, 5)), rng.dirichlet(np.ones(k))) for k in (3, 7, 4)]
+    right = [(rng.normal(size=(k, 5)), rng.dirichlet(np.ones(k))) for k in (6, 2)]
+    got = embedding_products(left, right, 0.3)
+    want = [[ba @ gaussian_kernel(za, zb, 0.3) @ bb for zb, bb in right] for za, ba in left]
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

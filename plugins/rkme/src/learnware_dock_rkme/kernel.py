@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -13,6 +13,31 @@ def gaussian_kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
     """``exp(-gamma * ||a_i - b_j||^2)`` for every pair of rows."""
     sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
     return np.asarray(np.exp(-gamma * np.maximum(sq, 0.0)))
+
+
+def embedding_products(
+    left: Sequence[tuple[np.ndarray, np.ndarray]],
+    right: Sequence[tuple[np.ndarray, np.ndarray]],
+    gamma: float,
+) -> np.ndarray:
+    """``<Phi_a, Phi_b>`` for every embedding ``a = (z, beta)`` of ``left`` and ``b`` of
+    ``right``, from one kernel matrix over all their points (one BLAS call, not one per
+    pair)."""
+    kernel = gaussian_kernel(
+        np.vstack([z for z, _ in left]), np.vstack([z for z, _ in right]), gamma
+    )
+    return np.asarray(_blocks(left) @ kernel @ _blocks(right).T)
+
+
+def _blocks(embeddings: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The weights as a (count x total points) block-diagonal matrix."""
+    sizes = [len(beta) for _, beta in embeddings]
+    out = np.zeros((len(sizes), sum(sizes)))
+    start = 0
+    for row, (_, beta) in enumerate(embeddings):
+        out[row, start : start + len(beta)] = beta
+        start += len(beta)
+    return out
 
 
 def herd(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from learnware_dock_rkme.kernel import gaussian_kernel, simplex_weights
+from learnware_dock_rkme.kernel import embedding_products, simplex_weights
 
 
 @attrs.frozen
@@ -29,15 +29,9 @@ def inner_products(
     gamma: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(G, h) in float64 for candidate embeddings (z, beta) and the user's."""
-    n = len(vectors)
-    gram = np.empty((n, n))
-    for a in range(n):
-        for b in range(a, n):
-            za, ba = vectors[a]
-            zb, bb = vectors[b]
-            gram[a, b] = gram[b, a] = ba @ gaussian_kernel(za, zb, gamma) @ bb
-    h = np.array([b @ gaussian_kernel(z, user[0], gamma) @ user[1] for z, b in vectors])
-    return gram, h
+    gram = embedding_products(vectors, vectors, gamma)
+    gram = (gram + gram.T) / 2.0  # exactly symmetric for the QP
+    return gram, embedding_products(vectors, [user], gamma)[:, 0]
 
 
 def _solve(members: list[int], gram: np.ndarray, h: np.ndarray, self_user: float) -> Mixture:

@@ -27,7 +27,7 @@ from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
 from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
-from learnware_dock_rkme.kernel import gaussian_kernel
+from learnware_dock_rkme.kernel import embedding_products, gaussian_kernel
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
 
@@ -215,13 +215,11 @@ class RKMESearcher(Searcher):
         shortlist = min(len(selected), 2 * keep + 8)
         best = np.argpartition(approx, shortlist - 1)[:shortlist]
         uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
-        exact = []
-        for position in best:
-            row = int(selected[position])
-            z, beta = group.vector(row)
-            cross = float(ub @ gaussian_kernel(uz, z, group.gamma) @ beta)
-            exact.append(
-                (row, max(user.self_term - 2.0 * cross + float(group.self_terms[row]), 0.0))
-            )
+        rows = [int(selected[position]) for position in best]
+        cross = embedding_products([(uz, ub)], [group.vector(r) for r in rows], group.gamma)[0]
+        exact = [
+            (row, max(user.self_term - 2.0 * float(c) + float(group.self_terms[row]), 0.0))
+            for row, c in zip(rows, cross, strict=True)
+        ]
         exact.sort(key=lambda pair: (pair[1], group.ids[pair[0]]))
         return exact[:keep]
