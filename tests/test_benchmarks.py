@@ -79,3 +79,11 @@ def test_image_mnist_protocol_quick(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert len(results["accuracy"]["top1"]) == 5
     assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_bench_server_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("bench_server.py", tmp_path)
+    assert "ours (server, 2+1 clients)" in stdout and "in-process baseline" in stdout
+    assert "goal: 0 errors, 0 lost uploads, search p95 < 100 ms at N=40:" in stdout
+    assert results["n"] == 40 and results["searches"] > 0 and results["uploads_accepted"] > 0
+    assert results["errors"] == 0 and results["lost_uploads"] == 0

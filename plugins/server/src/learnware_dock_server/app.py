@@ -217,7 +217,7 @@ def add_routes(app: FastAPI) -> None:
         spec = parse_semantic(semantic_spec, work, full=True)
         incoming = await receive_package(file, work)
         try:
-            new_id = await work.reader.run(lambda m: m.reserve_id())
+            new_id = await work.ids.run(lambda m: m.reserve_id())
             incoming.replace(work.state.upload_file(new_id))
         except BaseException:
             incoming.unlink(missing_ok=True)

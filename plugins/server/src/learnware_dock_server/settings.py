@@ -17,6 +17,9 @@ class ServerSettings:
     max_upload_bytes: int = 64 << 20
     max_per_page: int = 100
     checkers: tuple[str, ...] | None = None  # None: every installed checker
+    #: BLAS threads per call: the server gets its parallelism from its threads, and BLAS
+    #: pools on top oversubscribe the cores (8x slower searches measured on 2 cores)
+    blas_threads: int | None = 1
 
     @property
     def state_dir(self) -> Path:

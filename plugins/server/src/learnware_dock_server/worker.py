@@ -1,5 +1,6 @@
-"""Where the market is touched: one reader thread (gets, lists, searches) and one writer
-thread (checks and stores uploads, updates, deletes), each with its own :class:`Market`.
+"""Where the market is touched: one reader thread (gets, lists, searches), one writer
+thread (checks and stores uploads, updates, deletes) and one that reserves the ids of new
+uploads, each with its own :class:`Market`.
 
 Each thread owns its market's connections, so the SQLite store and the statistical
 indexes are only ever used from the thread that opened them. The writer runs checks
@@ -13,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from learnware_dock.domain import converter
 from learnware_dock.errors import CheckError, DockError
@@ -50,8 +51,15 @@ class Workers:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.state = ServerState(settings.state_dir)
+        self._blas: Any = None
+        if settings.blas_threads is not None:
+            from threadpoolctl import threadpool_limits
+
+            self._blas = threadpool_limits(settings.blas_threads, user_api="blas")
         self.reader = MarketThread(settings, "reader")
         self.writer = MarketThread(settings, "writer")
+        # ids are handed out at once, not behind the reader's searches
+        self.ids = MarketThread(settings, "ids")
         for upload in self.state.uploads(PENDING):  # left by a server that stopped
             log.info("resuming the check of upload %s", upload.id)
             self.enqueue(upload.id)
@@ -98,5 +106,7 @@ class Workers:
         self.writer.submit(lambda market: None).result()
 
     def close(self) -> None:
-        self.reader.close()
-        self.writer.close()
+        for thread in (self.reader, self.writer, self.ids):
+            thread.close()
+        if self._blas is not None:
+            self._blas.restore_original_limits()
