@@ -27,7 +27,7 @@ from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
 from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
-from learnware_dock_rkme.kernel import embedding_products, gaussian_kernel
+from learnware_dock_rkme.kernel import embedding_products
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
 
@@ -56,7 +56,8 @@ def pruned_scan(
     rows and their squared MMDs.
     """
     uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
-    cross = np.array([ub @ gaussian_kernel(uz, z, group.gamma) @ b for z, b, _ in group.pivots])
+    pivots = [(z, b) for z, b, _ in group.pivots]
+    cross = embedding_products([(uz, ub)], pivots, group.gamma)[0]
     selfs = np.array([s for _, _, s in group.pivots])
     to_pivots = np.sqrt(np.maximum(user.self_term - 2.0 * cross + selfs, 0.0))
     dist = group.pivot_dist[selected]
