@@ -148,6 +148,33 @@ def test_other_dimensions_and_bad_options(blobs: tuple[Market, dict[str, str]]) 
     assert market.search(SemanticSpec()).searcher == "semantic"
 
 
+def test_search_runs_numpy_blas_on_one_thread(
+    blobs: tuple[Market, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its small float64 kernels run with one BLAS thread (no pool spinning beside
+    torch's); the limit is lifted afterwards, and options still bind to its signature."""
+    from threadpoolctl import threadpool_info
+
+    from learnware_dock_rkme import searcher
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    real = searcher.embedding_products
+
+    def spy(*args: object, **kwargs: object) -> np.ndarray:
+        seen.append(blas_threads())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(searcher, "embedding_products", spy)
+    market, _ = blobs
+    before = blas_threads()
+    market.search(query(RNG.normal(size=(50, 5))), searcher="rkme", mixture="oneshot")
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
+
+
 def test_digits_market_finds_the_classes_of_the_user(tmp_path: Path, market: Market) -> None:
     from sklearn.datasets import load_digits
 

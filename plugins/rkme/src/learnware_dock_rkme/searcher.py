@@ -27,7 +27,7 @@ from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
 from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
-from learnware_dock_rkme.kernel import embedding_products
+from learnware_dock_rkme.kernel import embedding_products, one_blas_thread
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
 
@@ -113,6 +113,7 @@ class RKMESearcher(Searcher):
         """The available compute backend with the highest priority."""
         return best_backend(self.market.components)
 
+    @one_blas_thread
     def search(
         self,
         user_info: UserInfo,
