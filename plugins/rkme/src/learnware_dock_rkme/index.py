@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from learnware_dock_rkme.kernel import squared_mmd
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector, VectorStore
 
@@ -88,7 +89,7 @@ class Group:
         zs, betas = (self.z, self.beta) if rows is None else (self.z[rows], self.beta[rows])
         cross = self.backend.cross_terms(z, beta, zs, betas, self.gamma)
         selfs = self.self_terms if rows is None else self.self_terms[rows]
-        return np.maximum(self_term - 2.0 * cross + selfs, 0.0)
+        return np.asarray(squared_mmd(self_term, cross, selfs))
 
     def vector(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """One learnware's (z, beta) as float64, padding removed."""
@@ -110,24 +111,28 @@ class Group:
         missing = np.flatnonzero(np.isnan(self.pivot_dist).any(axis=1))
         if missing.size and self.pivots:
             if missing.size <= len(self.pivots):  # a few rows (a submission): one pass each
-                self.pivot_dist[missing] = np.stack([self._from_row(int(r)) for r in missing])
+                self.pivot_dist[missing] = self._rows_to_pivots(missing)
             else:  # many rows: one scan of them per pivot
                 self.pivot_dist[missing] = np.stack(
                     [self._to_pivot(pivot, missing) for pivot in self.pivots], axis=1
                 )
         return {int(row): self.pivot_dist[row] for row in missing}
 
-    def _from_row(self, row: int) -> np.ndarray:
-        """One row's distances to every pivot, in a single batched kernel pass."""
+    def _rows_to_pivots(self, rows: np.ndarray) -> np.ndarray:
+        """A few rows' distances to every pivot: the pivots stacked once, then one batched
+        kernel pass per row."""
         width = max(len(beta) for _, beta, _ in self.pivots)
         zs = np.zeros((len(self.pivots), width, self.dim))
         betas = np.zeros((len(self.pivots), width))
         for slot, (z, beta, _) in enumerate(self.pivots):
             zs[slot, : len(beta)], betas[slot, : len(beta)] = z, beta
         selfs = np.array([self_term for _, _, self_term in self.pivots])
-        z, beta = self.vector(row)
-        cross = self.backend.cross_terms(z, beta, zs, betas, self.gamma)
-        return np.asarray(np.sqrt(np.maximum(self.self_terms[row] - 2.0 * cross + selfs, 0.0)))
+        out = []
+        for row in rows:
+            z, beta = self.vector(int(row))
+            cross = self.backend.cross_terms(z, beta, zs, betas, self.gamma)
+            out.append(np.sqrt(squared_mmd(self.self_terms[row], cross, selfs)))
+        return np.stack(out)
 
     def choose_pivots(self, count: int, sample: np.ndarray | None = None) -> None:
         """Choose ``count`` pivots farthest-first among the ``sample`` rows (default: all),

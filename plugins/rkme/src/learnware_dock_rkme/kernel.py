@@ -39,6 +39,12 @@ def gaussian_kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
     return np.asarray(np.exp(-gamma * np.maximum(sq, 0.0)))
 
 
+def squared_mmd(self_a: Any, cross: Any, self_b: Any) -> Any:
+    """``||Phi_a - Phi_b||^2 = <a, a> - 2 <a, b> + <b, b>``, clipped at 0 (rounding);
+    elementwise on arrays."""
+    return np.maximum(self_a - 2.0 * cross + self_b, 0.0)
+
+
 def embedding_products(
     left: Sequence[tuple[np.ndarray, np.ndarray]],
     right: Sequence[tuple[np.ndarray, np.ndarray]],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from learnware_dock_rkme.kernel import embedding_products, simplex_weights
+from learnware_dock_rkme.kernel import embedding_products, simplex_weights, squared_mmd
 
 
 @attrs.frozen
@@ -38,7 +38,7 @@ def _solve(members: list[int], gram: np.ndarray, h: np.ndarray, self_user: float
     sub = np.ix_(members, members)
     weights = simplex_weights(gram[sub], h[members]) if len(members) > 1 else np.ones(1)
     norm = float(weights @ gram[sub] @ weights)
-    residual = max(self_user - 2.0 * float(weights @ h[members]) + norm, 0.0)
+    residual = float(squared_mmd(self_user, float(weights @ h[members]), norm))
     return Mixture(tuple(members), tuple(float(w) for w in weights), residual, norm)
 
 

@@ -27,7 +27,7 @@ from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
 from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
-from learnware_dock_rkme.kernel import embedding_products, one_blas_thread
+from learnware_dock_rkme.kernel import embedding_products, one_blas_thread, squared_mmd
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
 
@@ -59,7 +59,7 @@ def pruned_scan(
     pivots = [(z, b) for z, b, _ in group.pivots]
     cross = embedding_products([(uz, ub)], pivots, group.gamma)[0]
     selfs = np.array([s for _, _, s in group.pivots])
-    to_pivots = np.sqrt(np.maximum(user.self_term - 2.0 * cross + selfs, 0.0))
+    to_pivots = np.sqrt(squared_mmd(user.self_term, cross, selfs))
     dist = group.pivot_dist[selected]
     bound = np.abs(dist - to_pivots).max(axis=1) - BOUND_SLACK
     upper = (dist + to_pivots).min(axis=1) + BOUND_SLACK
@@ -220,7 +220,7 @@ class RKMESearcher(Searcher):
         rows = [int(selected[position]) for position in best]
         cross = embedding_products([(uz, ub)], [group.vector(r) for r in rows], group.gamma)[0]
         exact = [
-            (row, max(user.self_term - 2.0 * float(c) + float(group.self_terms[row]), 0.0))
+            (row, float(squared_mmd(user.self_term, c, group.self_terms[row])))
             for row, c in zip(rows, cross, strict=True)
         ]
         exact.sort(key=lambda pair: (pair[1], group.ids[pair[0]]))
