@@ -63,6 +63,17 @@ def test_list_filter_paginate_download(
     assert sorted(i["id"] for i in found["items"]) == [ids[0], ids[2]] and found["total"] == 2
     assert client.get("/learnwares", params={"task": "Regression"}).json()["total"] == 0
     assert client.get("/learnwares", params={"status": "NONUSABLE"}).json()["total"] == 0
+    paged = client.get("/learnwares", params={"q": "digits", "per_page": 1, "page": 2}).json()
+    assert paged["total"] == 2 and len(paged["items"]) == 1
+    assert paged["items"][0]["id"] in (ids[0], ids[2]) and paged["items"][0]["owner"] == "alice"
+    usable = client.get("/learnwares", params={"q": "digits", "status": "USABLE"}).json()
+    assert usable["total"] == 2
+    assert client.get("/learnwares", params={"q": "digits", "status": "NONUSABLE"}).json() == {
+        "items": [],
+        "total": 0,
+        "page": 1,
+        "per_page": 20,
+    }
     download = client.get(f"/learnwares/{ids[1]}/package")
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/zip"

@@ -51,6 +51,7 @@ def test_only_the_owner_changes_a_learnware(
     delete = client.delete(f"/learnwares/{learnware_id}", headers=mallory)
     assert delete.status_code == 403
     assert client.get(f"/learnwares/{learnware_id}").json()["name"] == "alpha"
+    assert state.owners([learnware_id, "00000099"]) == {learnware_id: "alice"}
     # a second token of the same owner may
     alice2 = bearer(state.create_token("alice-laptop", owner="alice"))
     assert client.delete(f"/learnwares/{learnware_id}", headers=alice2).status_code == 204

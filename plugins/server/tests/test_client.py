@@ -114,7 +114,10 @@ def test_retry_recovers_when_the_server_comes_up(settings: object, tmp_path: Pat
 
     with server, DockClient(server.url, retries=3, backoff=0.01, transport=Flaky()) as client:
         assert len(client) == 0
-    assert calls == ["/learnwares"] * 3
+        calls.clear()  # a retried update with no file to re-send
+        with pytest.raises(Exception, match="unauthorized"):
+            client.update("00000001", semantic_spec=table_semantic_spec("x"))
+    assert calls == ["/learnwares/00000001"] * 3
 
 
 def test_streamed_oversize_upload_is_refused(live: LiveServer, auth: dict[str, str]) -> None:

@@ -41,6 +41,12 @@ FILTER_KEYS = {
     "Scenario": "scenario",
     "License": "license",
 }
+#: stored package suffix (see learnware_dock.defaults.sqlite_store.archive_suffix) -> type
+MEDIA_TYPES = {
+    ".zip": "application/zip",
+    ".tar.gz": "application/gzip",
+    ".tar": "application/x-tar",
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": models.ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422)
 }
@@ -124,7 +130,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
         description="Publish learnwares (model + specification); search and download them.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     errors.install(app)
     add_routes(app)
@@ -186,19 +191,21 @@ def add_routes(app: FastAPI) -> None:
         start = (page - 1) * per_page
 
         def run(market: Market) -> models.LearnwarePage:
-            if q or any(values.values()):
+            if (q or any(values.values())) and wanted is None:  # the searcher pages
+                spec = _query_spec(q, values)
+                result = market.search(spec, searcher="semantic", limit=per_page, offset=start)
+                total, items = result.total, [m.learnware for m in result.singles]
+            elif q or any(values.values()):  # a status filter on top: page after it
                 spec = _query_spec(q, values)
                 result = market.search(spec, searcher="semantic", limit=1_000_000)
-                found = [m.learnware for m in result.singles]
-                if wanted is not None:
-                    found = [lw for lw in found if lw.status is wanted]
+                found = [m.learnware for m in result.singles if m.learnware.status is wanted]
                 total, items = len(found), found[start : start + per_page]
             else:
                 total = market.organizer.count(wanted)
                 items = market.list(wanted, limit=per_page, offset=start)
-            owners = {lw.id: work.state.owner(lw.id) for lw in items}
+            owners = work.state.owners([lw.id for lw in items])
             return models.LearnwarePage(
-                items=[models.learnware_out(lw, owners[lw.id]) for lw in items],
+                items=[models.learnware_out(lw, owners.get(lw.id)) for lw in items],
                 total=total,
                 page=page,
                 per_page=per_page,
@@ -248,11 +255,9 @@ def add_routes(app: FastAPI) -> None:
                  **ERRORS, 200: {"content": {"application/zip": {}}}})  # fmt: skip
     async def download(learnware_id: str, work: Work, _: Reader) -> FileResponse:
         lw = await work.reader.run(lambda m: m.get(learnware_id))
-        suffix = (
-            "".join(lw.package_path.suffixes[-2:]) if lw.package_path.suffix == ".gz" else ".zip"
-        )
+        suffix = "".join(lw.package_path.suffixes)  # stored as <sha256><real suffix>
         return FileResponse(
-            lw.package_path, media_type="application/zip", filename=f"{lw.id}{suffix}"
+            lw.package_path, media_type=MEDIA_TYPES[suffix], filename=f"{lw.id}{suffix}"
         )
 
     @app.put("/learnwares/{learnware_id}", status_code=202, response_model=models.Accepted,

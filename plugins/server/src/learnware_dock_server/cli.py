@@ -52,7 +52,7 @@ def token_create(
     """Create a token and print it once (only its hash is kept)."""
     from learnware_dock_server.state import ServerState
 
-    state = ServerState(resolve_market_root(market) / "server")
+    state = ServerState.of_market(resolve_market_root(market))
     typer.echo(state.create_token(name, owner, days))
 
 
@@ -61,7 +61,7 @@ def token_revoke(name: str, market: MarketOpt = None) -> None:
     """Revoke a token: requests with it get 401 from now on."""
     from learnware_dock_server.state import ServerState
 
-    ServerState(resolve_market_root(market) / "server").revoke_token(name)
+    ServerState.of_market(resolve_market_root(market)).revoke_token(name)
     make_console().print(f"revoked token {name!r}")
 
 
@@ -72,7 +72,7 @@ def token_list(market: MarketOpt = None, json_out: JsonOpt = False) -> None:
 
     from learnware_dock_server.state import ServerState
 
-    tokens = ServerState(resolve_market_root(market) / "server").tokens()
+    tokens = ServerState.of_market(resolve_market_root(market)).tokens()
     rows = [
         {
             "name": t.name,

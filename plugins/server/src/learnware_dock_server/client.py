@@ -85,18 +85,12 @@ class DockClient:
                         f"attempts: {type(exc).__name__}: {exc}"
                     ) from exc
                 time.sleep(self.backoff * 2**attempt)
-                for value in kwargs.get("files", {}).values():  # re-send uploads whole
+                for value in (kwargs.get("files") or {}).values():  # re-send uploads whole
                     value[1].seek(0)
             except httpx.TimeoutException as exc:
                 raise StoreError(f"{method} {path} timed out: {exc}") from exc
-        if response.is_success:
-            return response
-        try:
-            error = response.json()["error"]
-            code, message = str(error["code"]), str(error["message"])
-        except (ValueError, KeyError, TypeError):
-            code, message = f"http_{response.status_code}", response.text[:300]
-        raise error_class(code, response.status_code)(f"{message} [{code}]")
+        _raise_for(response)
+        return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._request(method, path, **kwargs).json()
@@ -274,7 +268,8 @@ class DockClient:
             try:
                 with self.http.stream("GET", f"/learnwares/{lw.id}/package") as response:
                     if not response.is_success:
-                        self._request("GET", f"/learnwares/{lw.id}/package")  # raises
+                        response.read()
+                        _raise_for(response)
                     with open(partial, "wb") as out:
                         for chunk in response.iter_bytes(1 << 20):
                             out.write(chunk)
@@ -334,12 +329,24 @@ def _date(value: str | None) -> Any:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _raise_for(response: httpx.Response) -> None:
+    """The dock exception an error response stands for (nothing on success)."""
+    if response.is_success:
+        return
+    try:
+        error = response.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = f"http_{response.status_code}", response.text[:300]
+    raise error_class(code, response.status_code)(f"{message} [{code}]")
+
+
 def _report(data: Mapping[str, Any]) -> CheckReport:
-    status = {"USABLE": 1, "NONUSABLE": 0, "INVALID": -1}
+    """A report as the server sends it (status names) back as the domain object."""
     return converter.structure(
         {
-            "status": status[data["status"]],
-            "results": [{**r, "status": status[r["status"]]} for r in data["results"]],
+            "status": Status[data["status"]],
+            "results": [{**r, "status": Status[r["status"]]} for r in data["results"]],
         },
         CheckReport,
     )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from learnware_dock.domain import Learnware, SearchResult, converter
+from learnware_dock.domain import Learnware, SearchResult, Status, converter
 from learnware_dock.plugins import PluginInfo
 from learnware_dock_server.state import Upload
 
@@ -121,7 +121,7 @@ class HealthOut(BaseModel):
 
 
 def status_name(value: int) -> StatusName:
-    return {1: "USABLE", 0: "NONUSABLE", -1: "INVALID"}[value]  # type: ignore[return-value]
+    return Status(value).name  # type: ignore[return-value]
 
 
 def _report(data: Any) -> ReportOut | None:
@@ -139,7 +139,7 @@ def learnware_out(lw: Learnware, owner: str | None = None) -> LearnwareOut:
     data = converter.unstructure(lw)
     return LearnwareOut(
         id=lw.id,
-        status=status_name(int(lw.status)),
+        status=status_name(lw.status),
         name=lw.name,
         semantic_spec=data["semantic_spec"],
         stat_specs=[StatSpecOut(type=r.type, file=r.file, sha256=r.sha256) for r in lw.stat_specs],

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import attrs
 
+from learnware_dock_server.state import FOLDER
+
 
 @attrs.frozen(kw_only=True)
 class ServerSettings:
@@ -23,4 +25,4 @@ class ServerSettings:
 
     @property
     def state_dir(self) -> Path:
-        return self.market / "server"
+        return self.market / FOLDER

@@ -20,6 +20,7 @@ from learnware_dock.errors import DockError, StoreError
 from learnware_dock_server.codes import AuthError
 
 TOKEN_PREFIX = "dock_"
+FOLDER = "server"  # inside the market's folder
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -73,6 +74,11 @@ class Upload:
 
 class ServerState:
     """Tokens, owners and uploads; a short-lived connection per call (any thread)."""
+
+    @classmethod
+    def of_market(cls, market_root: Path) -> ServerState:
+        """The state kept beside the market in ``market_root``."""
+        return cls(Path(market_root) / FOLDER)
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -152,6 +158,16 @@ class ServerState:
                 "SELECT owner FROM owners WHERE learnware_id = ?", [learnware_id]
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def owners(self, learnware_ids: list[str]) -> dict[str, str]:
+        """``id -> owner`` of those of ``learnware_ids`` that have one (one query)."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT learnware_id, owner FROM owners WHERE learnware_id IN "
+                "(SELECT value FROM json_each(?))",
+                [json.dumps(learnware_ids)],
+            ).fetchall()
+        return {str(i): str(o) for i, o in rows}
 
     def set_owner(self, learnware_id: str, owner: str | None) -> None:
         with self._db() as db:

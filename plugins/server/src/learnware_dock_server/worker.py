@@ -101,10 +101,6 @@ class Workers:
         vocab = self.reader.market.components.vocabulary
         return {key: list(values) for key, values in vocab.values.items()}
 
-    def drain(self) -> None:
-        """Wait until every upload queued so far is processed (tests, shutdown)."""
-        self.writer.submit(lambda market: None).result()
-
     def close(self) -> None:
         for thread in (self.reader, self.writer, self.ids):
             thread.close()
