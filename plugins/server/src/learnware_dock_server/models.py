@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from learnware_dock.domain import Learnware, SearchResult, Status, converter
 from learnware_dock.plugins import PluginInfo
+from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server.state import Upload
 
 StatusName = Literal["pending", "USABLE", "NONUSABLE", "INVALID", "FAILED"]
@@ -157,12 +158,11 @@ def upload_out(upload: Upload) -> LearnwareOut:
     status: StatusName = {"pending": "pending", "invalid": "INVALID"}.get(  # type: ignore[assignment]
         upload.state, "FAILED"
     )
-    semantic = upload.semantic or {}
-    name = semantic.get("Name", {}).get("Values", "") if isinstance(semantic, dict) else ""
+    semantic = upload.semantic or {}  # written by the server from a parsed SemanticSpec
     return LearnwareOut(
         id=upload.id,
         status=status,
-        name=name if isinstance(name, str) else "",
+        name=SemanticSpec.from_dict(semantic).name or "",
         semantic_spec=semantic,
         created=upload.created,
         updated=upload.finished,
