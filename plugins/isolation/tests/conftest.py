@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -99,3 +100,16 @@ def start(tmp_path: Path, env_cache: Path) -> Iterator[Callable[..., ProcessMode
         context.__exit__(None, None, None)
     leaked = [m for m in sys.modules if m.startswith("_learnware_package")]
     assert not leaked, f"package modules imported into the dock: {leaked}"
+
+
+@pytest.fixture
+def require_sandbox() -> None:
+    """Skip without a working bubblewrap, unless ``DOCK_REQUIRE_SANDBOX=1`` (CI): fail."""
+    from learnware_dock_isolation import sandbox
+
+    reason = sandbox.available()
+    if reason is None:
+        return
+    if os.environ.get("DOCK_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"DOCK_REQUIRE_SANDBOX=1 but {reason}")
+    pytest.skip(reason)

@@ -48,9 +48,8 @@ def test_import_side_effects_happen_only_in_the_sandbox(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     model = start(MARKER_AT_IMPORT)
-    assert (model.sandbox / "marker-import.txt").read_text() == str(model.sandbox)
-    assert (model.sandbox / "marker-system.txt").is_file()
     assert not list(tmp_path.glob("marker-*"))
+    assert not list(model.private.rglob("marker-*"))
     assert not (Path.cwd() / "marker-import.txt").exists()
     assert model.predict(np.zeros((3, 4))).tolist() == [0, 0, 0]
 
@@ -66,11 +65,12 @@ class Model:
             pickle.load(fh)
 
     def predict(self, X):
-        return X[:, 0]
+        return X[:, 0] + os.path.exists("marker-pickle.txt")
 """
     model = start(source, files={"model.pkl": pickle.dumps(Payload())})
-    assert (model.sandbox / "marker-pickle.txt").is_file()
+    assert model.predict(np.zeros((1, 4))).tolist() == [1.0]  # unpickled in the worker
     assert not (Path.cwd() / "marker-pickle.txt").exists()
+    assert not list(model.private.rglob("marker-*"))
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,22 @@ def read_requirements(root: Path) -> list[str]:
     return []
 
 
+def host_site_dirs() -> list[str]:
+    """The dock installation's site-packages folders (what ``share_host`` links to)."""
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+
+
 def env_key(requirements: list[str], share_host: bool) -> str:
-    """The cache key of an environment: interpreter version, requirements, sharing."""
-    data = {
+    """The cache key of an environment: the interpreter (version and where it lives),
+    the requirements, and with ``share_host`` the dock installation it links to."""
+    data: dict[str, Any] = {
         "python": f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}",
+        "runtime": sys.base_prefix,
         "requirements": sorted(set(requirements)),
         "share_host": share_host,
+        "wheels-only": True,
     }
+    if share_host:
+        data["host"] = host_site_dirs()
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]

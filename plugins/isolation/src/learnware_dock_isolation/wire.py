@@ -6,6 +6,12 @@ inside the learnware's own environment, where learnware-dock is not installed.
 A message is a 4-byte big-endian header length, a UTF-8 JSON header, then the arrays the
 header lists in ``"arrays"`` (their byte lengths), each in ``.npy`` format written and
 read with ``allow_pickle=False``. Nothing is ever pickled.
+
+Everything a peer sends is bounded before it is allocated: the header (``MAX_HEADER``
+bytes, JSON nesting depth ``MAX_DEPTH``, no ``NaN``/``Infinity``, an object), each array's
+size (a non-negative integer) and the message's total (``max_bytes``, by default
+``MAX_MESSAGE`` = 8 GiB or ``$DOCK_MAX_MESSAGE_BYTES``). Arrays are read into one buffer
+of their announced size, never assembled from copies.
 """
 
 from __future__ import annotations
@@ -22,10 +28,17 @@ from typing import Any, Protocol
 import numpy as np
 
 MAX_HEADER = 1 << 20
+MAX_DEPTH = 32
+MAX_ARRAYS = 64
+MAX_MESSAGE = int(os.environ.get("DOCK_MAX_MESSAGE_BYTES", str(8 << 30)))
 
 
 class WireError(Exception):
     """A malformed or truncated message, or a closed stream."""
+
+
+class StreamClosed(WireError):
+    """The peer closed the stream (before or in the middle of a message)."""
 
 
 class Stream(Protocol):
@@ -55,15 +68,77 @@ class FileStream:
             view = view[os.write(self.write_fd, view) :]
 
 
-def read_exactly(stream: Stream, n: int, deadline: float) -> bytes:
-    chunks, size = [], 0
+def read_exactly(stream: Stream, n: int, deadline: float) -> bytes | bytearray:
+    if n <= 1 << 16:
+        first = stream.read(n, deadline)
+        if len(first) == n:
+            return first
+    else:
+        first = b""
+    buffer = bytearray(n)
+    buffer[: len(first)] = first
+    size = len(first)
     while size < n:
         chunk = stream.read(min(n - size, 1 << 20), deadline)
         if not chunk:
-            raise WireError("the stream closed in the middle of a message")
-        chunks.append(chunk)
+            raise StreamClosed("the stream closed in the middle of a message")
+        buffer[size : size + len(chunk)] = chunk
         size += len(chunk)
-    return b"".join(chunks)
+    return buffer
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a message header")
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of brackets outside strings (cheap: before json.loads)."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for char in text:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_header(data: bytes | bytearray) -> dict[str, Any]:
+    """A message header: a JSON object, bounded in depth, without NaN or Infinity."""
+    try:
+        text = bytes(data).decode()
+        if _depth(text) > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        header = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"malformed message header: {exc}") from None
+    if not isinstance(header, dict):
+        raise WireError(f"malformed message header: a {type(header).__name__}, not an object")
+    return header
+
+
+def array_sizes(header: dict[str, Any], max_bytes: int) -> list[int]:
+    """The byte sizes of the arrays a header announces, checked against ``max_bytes``."""
+    sizes = header.pop("arrays", [])
+    if not isinstance(sizes, list) or len(sizes) > MAX_ARRAYS:
+        raise WireError(f"malformed message header: 'arrays' must list at most {MAX_ARRAYS} sizes")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in sizes):
+        raise WireError("malformed message header: array sizes must be non-negative integers")
+    if sum(sizes) > max_bytes:
+        raise WireError(
+            f"a message of {sum(sizes)} bytes of arrays exceeds the limit of {max_bytes} bytes"
+        )
+    return sizes
 
 
 def encode(array: np.ndarray) -> bytes:
@@ -82,25 +157,25 @@ def send(stream: Stream, header: dict[str, Any], arrays: tuple[np.ndarray, ...] 
 
 
 def receive(
-    stream: Stream, deadline: float = math.inf
+    stream: Stream, deadline: float = math.inf, max_bytes: int = MAX_MESSAGE
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """One message; raises WireError on a closed stream or malformed data."""
+    """One message; raises WireError on a closed stream, malformed or oversized data."""
     first = stream.read(4, deadline)
     if not first:
-        raise WireError("the stream closed")
+        raise StreamClosed("the stream closed")
     (length,) = struct.unpack(">I", first + read_exactly(stream, 4 - len(first), deadline))
     if length > MAX_HEADER:
         raise WireError(f"message header of {length} bytes is too large")
-    try:
-        header = json.loads(read_exactly(stream, length, deadline))
-        sizes = [int(s) for s in header.pop("arrays", [])]
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise WireError(f"malformed message header: {exc}") from exc
+    header = parse_header(read_exactly(stream, length, deadline))
+    sizes = array_sizes(header, max_bytes)
     arrays = []
     for size in sizes:
         data = read_exactly(stream, size, deadline)
         try:
-            arrays.append(np.load(io.BytesIO(data), allow_pickle=False))
-        except ValueError as exc:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, EOFError, OSError) as exc:
             raise WireError(f"malformed array: {exc}") from exc
+        if not isinstance(array, np.ndarray):
+            raise WireError("malformed array: not a single .npy array")
+        arrays.append(array)
     return header, arrays

@@ -78,15 +78,21 @@ def _error(exc: BaseException) -> dict[str, Any]:
 def _confine(request: dict[str, Any]) -> None:
     """The limits the dock asked for, set before numpy or the model is imported (the dock
     starts this process without running any code between fork and exec, which is what
-    keeps a threaded dock from deadlocking in a fork handler): no core dumps, an address
-    space cap, and with ``network: false`` (where permitted) a network namespace of its
-    own, loopback only."""
+    keeps a threaded dock from deadlocking in a fork handler): no core dumps, caps on
+    address space, CPU seconds and file size (inherited by every child), and with
+    ``network: false`` (where the sandbox did not already) a network namespace of its own,
+    loopback only."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    limit = request.get("memory_limit")
-    if limit:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    for key, which in (
+        ("memory_limit", resource.RLIMIT_AS),
+        ("cpu_limit", resource.RLIMIT_CPU),
+        ("file_size_limit", resource.RLIMIT_FSIZE),
+    ):
+        limit = request.get(key)
+        if limit:
+            resource.setrlimit(which, (limit, limit))
     if request.get("network") is False:
         try:
             import ctypes
