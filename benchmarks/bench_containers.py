@@ -12,6 +12,10 @@ prints, side by side:
 
 Goals (issue 5): warm round trip < 5 ms for 1 row, >= 20x faster than a process per call,
 warm environment reuse < 1 s.
+
+A second table gives the sandbox's cost (issue 12): worker start and the predict round
+trips with the worker in its bubblewrap sandbox (the default) vs the same worker
+unsandboxed (the worker as it ran before the sandbox), as a ratio.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import numpy as np
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.package.reader import extracted
 from learnware_dock.testing import build_package
+from learnware_dock_isolation import sandbox
+from learnware_dock_isolation.client import ProcessModel
 from learnware_dock_isolation.container import VenvContainer
 from learnware_dock_isolation.envs import EnvCache
 from learnware_dock_isolation.requirements import read_requirements
@@ -112,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     base = median_seconds(per_call, max(3, repeats // 2))
                     assert np.array_equal(np.load(out), model.predict(batch))
                     results[f"predict_{rows}"] = {"ours_s": ours, "baseline_s": base}
+            results["sandbox"] = sandbox_cost(root, manifest, cache, requirements, X, repeats)
     machine = f"{platform.platform()} | {os.cpu_count()} CPUs | Python {platform.python_version()}"
     print(f"machine: {machine}")
     print("venv container (long-lived worker) vs a fresh interpreter per predict call")
@@ -135,9 +142,66 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for goal, met in verdicts:
         print(f"goal {goal}: {'MET' if met else 'MISSED'}")
+    print_sandbox_cost(results["sandbox"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"machine": machine, **results}, indent=2))
     return 0
+
+
+def sandbox_cost(
+    root: Path,
+    manifest: Manifest,
+    cache: EnvCache,
+    requirements: list[str],
+    X: np.ndarray,
+    repeats: int,
+) -> dict[str, Any]:
+    """Worker start and round trips, sandboxed vs unsandboxed (same environment)."""
+    reason = sandbox.available()
+    if reason is not None:
+        return {"unavailable": reason}
+    env = cache.ensure(requirements)
+
+    def load(sandboxed: bool) -> ProcessModel:
+        return ProcessModel(
+            EnvCache.python(env),
+            root,
+            manifest,
+            sandboxed=sandboxed,
+            visible=EnvCache.visible(env),
+        ).started()
+
+    found: dict[str, Any] = {}
+    for sandboxed in (True, False):
+        key = "sandboxed" if sandboxed else "unsandboxed"
+        found.setdefault("worker_start", {})[key] = median_seconds(
+            lambda b=sandboxed: load(b).close(), max(3, repeats // 4)
+        )
+        with load(sandboxed) as model:
+            for rows in (1, 10_000):
+                batch = X[:rows]
+                found.setdefault(f"predict_{rows}", {})[key] = median_seconds(
+                    lambda b=batch, m=model: m.predict(b), repeats * 5
+                )
+    return found
+
+
+def print_sandbox_cost(cost: dict[str, Any]) -> None:
+    print()
+    if "unavailable" in cost:
+        print(f"sandbox cost: not measured, {cost['unavailable']}")
+        return
+    print("sandbox cost: worker in its bubblewrap sandbox vs the same worker unsandboxed")
+    header = f"{'step':<34} {'sandboxed':>12} {'unsandboxed':>12} {'ratio':>7}"
+    print(header)
+    print("-" * len(header))
+    for step, label in (
+        ("worker_start", "worker start (import + build)"),
+        ("predict_1", f"predict round trip, 1 x {D}"),
+        ("predict_10000", f"predict round trip, 10,000 x {D}"),
+    ):
+        ours, base = cost[step]["sandboxed"], cost[step]["unsandboxed"]
+        print(f"{label:<34} {ours * 1000:>10.2f}ms {base * 1000:>10.2f}ms {ours / base:>6.2f}x")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,9 @@ def test_bench_containers_quick(tmp_path: Path) -> None:
     stdout, results = run_quick("bench_containers.py", tmp_path)
     assert "per-call process" in stdout and "goal warm round trip" in stdout
     assert results["predict_1"]["ours_s"] > 0 and results["env_cold_s"] > 0
+    assert "sandbox cost" in stdout
+    cost = results["sandbox"]
+    assert "unavailable" in cost or cost["worker_start"]["sandboxed"] > 0
 
 
 def test_image_mnist_protocol_quick(tmp_path: Path) -> None:

@@ -111,11 +111,17 @@ class TreeLimit:
     def __init__(self, memory: int | None, pids: int | None = 512) -> None:
         self.memory, self.pids = memory, pids
         self.groups = _cgroups(memory, pids)
-        memory_group = any(
-            (g / "memory.max").exists() or (g / "memory.limit_in_bytes").exists()
-            for g in self.groups
+        #: where the memory cgroup counts its OOM kills (v2: memory.events, v1: oom_control)
+        self.events = next(
+            (
+                g / name
+                for g in self.groups
+                for name in ("memory.events", "memory.oom_control")
+                if (g / name).exists()
+            ),
+            None,
         )
-        self.kind = "cgroup" if memory_group else ("watchdog" if memory else "none")
+        self.kind = "cgroup" if self.events else ("watchdog" if memory else "none")
         self.tripped = False
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -145,15 +151,13 @@ class TreeLimit:
 
     def memory_exceeded(self) -> bool:
         """Whether the tree hit its memory limit (an OOM kill, or the watchdog fired)."""
-        if self.tripped:
-            return True
-        for group in self.groups:
-            for name in ("memory.events", "memory.oom_control"):
-                with contextlib.suppress(OSError):
-                    for line in (group / name).read_text().splitlines():
-                        key, _, value = line.partition(" ")
-                        if key == "oom_kill" and int(value) > 0:
-                            return True
+        if self.tripped or self.events is None:
+            return self.tripped
+        with contextlib.suppress(OSError, ValueError):
+            for line in self.events.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
         return False
 
     def close(self) -> None:
