@@ -396,8 +396,9 @@ def test_failed_open_closes_its_connection(
     monkeypatch.setattr(sqlite3, "connect", connect)
     root = tmp_path / "corrupt"
     root.mkdir()
-    (root / "market.db").write_bytes(b"garbage!" * 512)
-    with pytest.raises(StoreError):
+    # a SQLite header (so the open gets as far as connecting), then garbage
+    (root / "market.db").write_bytes(b"SQLite format 3\x00" + b"garbage!" * 512)
+    with pytest.raises(StoreError, match="is not a readable market database"):
         Market(root, plugin_manager=pm)
     assert opened
     try:

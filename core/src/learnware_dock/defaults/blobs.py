@@ -26,8 +26,14 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(self, kind: str, suffix: str, source: Path | bytes) -> tuple[str, str]:
-        """Store ``source`` (a file or bytes); return ``(sha256, relative path)``."""
+    def put(
+        self, kind: str, suffix: str, source: Path | bytes, created: list[str] | None = None
+    ) -> tuple[str, str]:
+        """Store ``source`` (a file or bytes); return ``(sha256, relative path)``.
+
+        A file this call writes (not one already stored) is appended to ``created``, as
+        soon as it exists, so a failed write can remove it again.
+        """
         if isinstance(source, bytes):
             sha = hashlib.sha256(source).hexdigest()
         else:
@@ -50,10 +56,12 @@ class BlobStore:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
-            _fsync_dir(target.parent)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if created is not None:
+            created.append(rel)
+        _fsync_dir(target.parent)
         return sha, rel
 
     def remove(self, rels: Iterable[str]) -> None:

@@ -8,9 +8,11 @@ Layout of a market folder::
     specs/cd/<sha256>.json
 
 Writes: files are stored first (atomically), then the rows are committed in one
-transaction; a crash in between leaves only orphan files and the ``market.dirty`` marker,
-so the next open sweeps them (opening a clean market does no per-learnware work).
-Ids come from an AUTOINCREMENT key and are never reused.
+transaction; a failed write removes the files it stored, and a writer killed in between
+leaves only orphan files and the ``market.dirty`` marker, which the next open or write
+sweeps (opening a clean market does no per-learnware work). Ids come from an
+AUTOINCREMENT key and are never reused. File-system and SQLite failures (a full disk, a
+read-only or damaged store) raise :class:`StoreError` (see :mod:`.store_faults`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import builtins
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,71 +32,41 @@ import filelock
 import sqlite_utils
 
 from learnware_dock.defaults.blobs import BlobStore
+from learnware_dock.defaults.sqlite_schema import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    archive_suffix,
+    format_id,
+    fts_query,
+    learnware_row,
+    parse_id,
+    where_sql,
+)
+from learnware_dock.defaults.store_faults import check_market_path, open_error, store_faults
 from learnware_dock.domain import CheckReport, Learnware, StatSpecRef, Status, converter
 from learnware_dock.errors import StoreError, UnknownLearnwareError
 from learnware_dock.interfaces import NewLearnware, Organizer
-from learnware_dock.semantic import FIELDS, SemanticSpec, words
+from learnware_dock.semantic import FIELDS, SemanticSpec
 
-SCHEMA_VERSION = 1
 DB_FILE = "market.db"
 LOCK_FILE = "market.lock"
 #: present while a write is between its first file and its last cleanup; a writer killed
-#: in between leaves it behind, and the next open sweeps orphan files.
+#: in between leaves it behind, and the next open (or write) sweeps orphan files.
 DIRTY_FILE = "market.dirty"
 BLOB_KINDS = ("packages", "specs")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS learnwares (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL, description TEXT NOT NULL, io_text TEXT NOT NULL,
-    semantic TEXT NOT NULL, status INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    package TEXT NOT NULL, version INTEGER NOT NULL,
-    created TEXT NOT NULL, updated TEXT NOT NULL, report TEXT
-);
-CREATE INDEX IF NOT EXISTS learnwares_status ON learnwares(status);
-CREATE TABLE IF NOT EXISTS tags (
-    learnware_id INTEGER NOT NULL REFERENCES learnwares(id) ON DELETE CASCADE,
-    key TEXT NOT NULL, value TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tags_key_value ON tags(key, value, learnware_id);
-CREATE INDEX IF NOT EXISTS tags_learnware ON tags(learnware_id);
-CREATE TABLE IF NOT EXISTS stat_specs (
-    learnware_id INTEGER NOT NULL REFERENCES learnwares(id) ON DELETE CASCADE,
-    type TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT NOT NULL,
-    PRIMARY KEY (learnware_id, type)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
-def format_id(number: int) -> str:
-    return f"{number:08d}"
-
-
-def parse_id(learnware_id: str) -> int:
-    text = str(learnware_id).strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise UnknownLearnwareError(f"no learnware {learnware_id!r}: ids are numbers like 00000001")
-    return int(text)
-
-
-def fts_query(text: str) -> str | None:
-    """An FTS5 query matching any word of ``text`` (as a prefix); None if no words."""
-    return " OR ".join(f'"{t}"*' for t in words(text)) or None
-
-
-def archive_suffix(path: Path) -> str:
-    """File suffix matching the archive's real format (zip, or tar as gzip/plain)."""
-    import zipfile
-
-    if zipfile.is_zipfile(path):
-        return ".zip"
-    with open(path, "rb") as fh:
-        return ".tar.gz" if fh.read(2) == b"\x1f\x8b" else ".tar"
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass
+class _Write:
+    """Blob files one write stored (``created``) and its committed change left behind
+    (``replaced``); :meth:`SQLiteOrganizer._writing` removes those no row references."""
+
+    created: builtins.list[str] = field(default_factory=builtins.list)
+    replaced: builtins.list[str] = field(default_factory=builtins.list)
 
 
 class SQLiteOrganizer(Organizer):
@@ -104,26 +77,33 @@ class SQLiteOrganizer(Organizer):
     def __init__(self, root: Path, *, create: bool = True) -> None:
         self.root = Path(root)
         db_path = self.root / DB_FILE
+        check_market_path(self.root, db_path)
         if not db_path.exists() and not create:
             raise StoreError(f"no market at {self.root} (no {DB_FILE}); add a learnware first")
-        self.root.mkdir(parents=True, exist_ok=True)
+        with store_faults(self.root, "creating the market folder"):
+            self.root.mkdir(parents=True, exist_ok=True)
         self.blobs = BlobStore(self.root)
         self._lock = filelock.FileLock(self.root / LOCK_FILE, timeout=120)
         self._thread_lock = threading.RLock()
         # Autocommit connection: every write below runs inside an explicit
         # BEGIN IMMEDIATE ... COMMIT (see _transaction), never a library's implicit one.
-        conn = sqlite3.connect(db_path, timeout=60, check_same_thread=False, isolation_level=None)
+        try:
+            conn = sqlite3.connect(
+                db_path, timeout=60, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise open_error(exc, db_path) from exc
         try:
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
-        except sqlite3.DatabaseError as exc:
+            self._sweep()
+        except (OSError, sqlite3.Error) as exc:
             conn.close()
-            raise StoreError(f"{db_path} is not a readable market database: {exc}") from exc
+            raise open_error(exc, db_path) from exc
         except BaseException:
             conn.close()
             raise
-        self._sweep()
 
     # -- setup -----------------------------------------------------------------------------
     def _init_schema(self) -> None:
@@ -138,7 +118,7 @@ class SQLiteOrganizer(Organizer):
         with self._lock:
             if self.db.journal_mode != "wal":
                 self.db.enable_wal()
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(SCHEMA)
             if "learnwares_fts" not in self.db.table_names():
                 self.db.table("learnwares").enable_fts(
                     ["name", "description", "io_text"],
@@ -164,37 +144,57 @@ class SQLiteOrganizer(Organizer):
 
     def _sweep(self) -> None:
         """After an interrupted write (``market.dirty`` left behind), remove temp files and
-        files no row references."""
-        dirty = self.root / DIRTY_FILE
-        if not dirty.exists():
+        files no row references, unless another process is writing now."""
+        if not (self.root / DIRTY_FILE).exists():
             return
         try:
             self._lock.acquire(timeout=0)
         except filelock.Timeout:
-            return  # another process is writing; it may own those files
+            return  # another process is writing; it may own those files (its next write,
+            # or the next open, sweeps them)
         try:
-            self.blobs.sweep(BLOB_KINDS, self._referenced())
-            dirty.unlink(missing_ok=True)
+            self._sweep_locked()
         finally:
             self._lock.release()
+
+    def _sweep_locked(self) -> None:
+        """With the file lock held: sweep orphan files if a writer left the dirty marker."""
+        dirty = self.root / DIRTY_FILE
+        if dirty.exists():
+            self.blobs.sweep(BLOB_KINDS, self._referenced())
+            dirty.unlink(missing_ok=True)
 
     def _referenced(self) -> set[str]:
         keep = {r[0] for r in self.db.execute("SELECT package FROM learnwares")}
         return keep | {r[0] for r in self.db.execute("SELECT path FROM stat_specs")}
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Serialise writers (threads and processes); mark the market dirty meanwhile."""
-        with self._thread_lock, self._lock:
+    def _writing(self, doing: str) -> Iterator[_Write]:
+        """Serialise writers (threads and processes) and mark the market dirty meanwhile.
+
+        A marker already there is a killed writer's: its orphan files are swept first.
+        Afterwards the files the write replaced (and, if it failed, those it stored) that
+        no row references are removed; only if that fails does the marker stay, for a later
+        sweep. Errors come out as :class:`StoreError` naming the market folder.
+        """
+        with self._thread_lock, store_faults(self.root, doing), self._lock:
+            self._sweep_locked()
             dirty = self.root / DIRTY_FILE
             dirty.touch()
-            yield
-            dirty.unlink(missing_ok=True)
+            write, failed = _Write(), True
+            try:
+                yield write
+                failed = False
+            finally:
+                leftovers = write.replaced + (write.created if failed else [])
+                if self._drop_unreferenced(leftovers):
+                    with suppress(OSError):  # a marker left behind only costs a sweep
+                        dirty.unlink(missing_ok=True)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error. Each
-        write bumps the market's revision (see :meth:`revision`)."""
+        """One atomic write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error (a
+        failed COMMIT too). Each write bumps the market's revision (see :meth:`revision`)."""
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -203,40 +203,28 @@ class SQLiteOrganizer(Organizer):
                 "INSERT INTO meta(key, value) VALUES ('revision', '1') ON CONFLICT(key) "
                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):  # keep the original error
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def revision(self) -> int:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
         return int(row[0]) if row else 0
 
     # -- writes ----------------------------------------------------------------------------
-    def _store_files(self, new: NewLearnware) -> tuple[str, str, list[dict[str, str]]]:
-        sha, package = self.blobs.put("packages", archive_suffix(new.package), new.package)
+    def _store_files(
+        self, new: NewLearnware, write: _Write
+    ) -> tuple[str, str, list[dict[str, str]]]:
+        suffix = archive_suffix(new.package)
+        sha, package = self.blobs.put("packages", suffix, new.package, write.created)
         specs = []
         for spec in new.stat_specs:
-            spec_sha, rel = self.blobs.put("specs", ".json", spec.content)
+            spec_sha, rel = self.blobs.put("specs", ".json", spec.content, write.created)
             specs.append({"type": spec.type, "file": spec.file, "sha256": spec_sha, "path": rel})
         return sha, package, specs
-
-    def _row(self, new: NewLearnware, sha: str, package: str) -> dict[str, Any]:
-        spec = new.semantic_spec
-        io_text = "\n".join(
-            text for io in (spec.input, spec.output) if io for text in io.description.values()
-        )
-        report = None if new.report is None else json.dumps(converter.unstructure(new.report))
-        return {
-            "name": spec.name or "",
-            "description": spec.description or "",
-            "io_text": io_text,
-            "semantic": json.dumps(spec.to_dict()),
-            "status": int(new.status),
-            "sha256": sha,
-            "package": package,
-            "report": report,
-        }
 
     def _write_children(
         self, conn: sqlite3.Connection, number: int, new: NewLearnware, specs: list[dict[str, str]]
@@ -262,7 +250,11 @@ class SQLiteOrganizer(Organizer):
     def reserve_id(self) -> str:
         """Advance the id sequence by one and return that id (AUTOINCREMENT never hands
         it out again)."""
-        with self._thread_lock, self._transaction() as conn:
+        with (
+            self._thread_lock,
+            store_faults(self.root, "reserving a learnware id"),
+            self._transaction() as conn,
+        ):
             seq = self._sequence(conn)
             if seq is None:
                 conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('learnwares', 1)")
@@ -297,55 +289,66 @@ class SQLiteOrganizer(Organizer):
                 "sha256, package, version, created, updated, report) VALUES (:id, :name, "
                 ":description, :io_text, :semantic, :status, :sha256, :package, 1, :now, :now, "
                 ":report)",
-                {**self._row(new, sha, package), "now": now, "id": number},
+                {**learnware_row(new, sha, package), "now": now, "id": number},
             )
             number = int(cursor.lastrowid or 0)
             self._write_children(conn, number, new, specs)
         return number
 
     def add(self, new: NewLearnware) -> Learnware:
-        with self._writing():
-            sha, package, specs = self._store_files(new)
+        with self._writing(f"adding {new.package.name}") as write:
+            sha, package, specs = self._store_files(new, write)
             number = self._insert(new, sha, package, specs)
         return self.get(format_id(number))
 
     def update(self, learnware_id: str, new: NewLearnware) -> Learnware:
-        with self._writing():
+        with self._writing(f"updating learnware {learnware_id}") as write:
             old = self.get(learnware_id)
             number = parse_id(learnware_id)
-            sha, package, specs = self._store_files(new)
+            sha, package, specs = self._store_files(new, write)
             with self._transaction() as conn:
                 conn.execute(
                     "UPDATE learnwares SET name=:name, description=:description, "
                     "io_text=:io_text, semantic=:semantic, status=:status, sha256=:sha256, "
                     "package=:package, report=:report, version=version + 1, updated=:now "
                     "WHERE id=:id",
-                    {**self._row(new, sha, package), "now": _now(), "id": number},
+                    {**learnware_row(new, sha, package), "now": _now(), "id": number},
                 )
                 self._write_children(conn, number, new, specs)
-            self._drop_unreferenced(old)
+            write.replaced += self._files_of(old)
         return self.get(learnware_id)
 
     def delete(self, learnware_id: str) -> None:
-        with self._writing():
+        with self._writing(f"deleting learnware {learnware_id}") as write:
             old = self.get(learnware_id)
             with self._transaction() as conn:
                 conn.execute("DELETE FROM learnwares WHERE id = ?", [parse_id(learnware_id)])
-            self._drop_unreferenced(old)
+            write.replaced += self._files_of(old)
 
-    def _drop_unreferenced(self, old: Learnware) -> None:
-        rel = old.package_path.relative_to(self.root).as_posix()
-        candidates = [rel, *(ref.path for ref in old.stat_specs)]
+    def _files_of(self, lw: Learnware) -> builtins.list[str]:
+        rel = lw.package_path.relative_to(self.root).as_posix()
+        return [rel, *(ref.path for ref in lw.stat_specs)]
+
+    def _drop_unreferenced(self, candidates: Iterable[str]) -> bool:
+        """Remove those of ``candidates`` (relative blob paths) no row references; False
+        if that failed (the dirty marker then stays, for a later sweep)."""
+        candidates = builtins.list(dict.fromkeys(candidates))
+        if not candidates:
+            return True
         marks = ",".join("?" * len(candidates))
-        in_use = {
-            r[0]
-            for r in self.db.execute(
-                f"SELECT package FROM learnwares WHERE package IN ({marks}) "
-                f"UNION SELECT path FROM stat_specs WHERE path IN ({marks})",
-                [*candidates, *candidates],
-            )
-        }
-        self.blobs.remove(c for c in candidates if c not in in_use)
+        try:
+            in_use = {
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT package FROM learnwares WHERE package IN ({marks}) "
+                    f"UNION SELECT path FROM stat_specs WHERE path IN ({marks})",
+                    [*candidates, *candidates],
+                )
+            }
+            self.blobs.remove(c for c in candidates if c not in in_use)
+        except (OSError, sqlite3.Error):
+            return False
+        return True
 
     # -- reads -----------------------------------------------------------------------------
     def _learnware(self, row: Mapping[str, Any], specs: list[StatSpecRef]) -> Learnware:
@@ -412,26 +415,6 @@ class SQLiteOrganizer(Organizer):
         sql = "SELECT count(*) FROM learnwares WHERE status = ?"
         return int(self.db.execute(sql, [int(status)]).fetchone()[0])
 
-    @staticmethod
-    def _where(
-        filters: Mapping[str, Sequence[str]], ids: Sequence[str] | None
-    ) -> tuple[str, builtins.list[Any]]:
-        """SQL conditions on ``l`` for tag filters (via the tags index) and an id list."""
-        clauses: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        for key, values in filters.items():
-            if not values:
-                continue  # an empty user value is a wildcard
-            marks = ",".join("?" * len(values))
-            clauses.append(
-                f"l.id IN (SELECT learnware_id FROM tags WHERE key = ? AND value IN ({marks}))"
-            )
-            params += [key, *values]
-        if ids is not None:
-            clauses.append("l.id IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps([parse_id(i) for i in ids]))
-        return "".join(f" AND {c}" for c in clauses), params
-
     def find(
         self,
         filters: Mapping[str, Sequence[str]],
@@ -439,7 +422,7 @@ class SQLiteOrganizer(Organizer):
         ids: Sequence[str] | None = None,
         limit: int | None = None,
     ) -> builtins.list[tuple[str, float | None]]:
-        where, params = self._where(filters, ids)
+        where, params = where_sql(filters, ids)
         query = fts_query(text) if text else None
         if query:
             sql = (
@@ -460,7 +443,7 @@ class SQLiteOrganizer(Organizer):
     def texts(
         self, filters: Mapping[str, Sequence[str]] | None = None, ids: Sequence[str] | None = None
     ) -> dict[str, tuple[str, str]]:
-        where, params = self._where(filters or {}, ids)
+        where, params = where_sql(filters or {}, ids)
         sql = f"SELECT l.id, l.name, l.description, l.io_text FROM learnwares l WHERE 1{where}"
         try:
             rows = self.db.execute(sql, params).fetchall()
