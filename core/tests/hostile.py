@@ -5,9 +5,16 @@ Shared by test_hostile_archives.py and test_hostile_manifests.py (on pytest's py
 
 from __future__ import annotations
 
+import bz2
+import functools
+import gzip
+import lzma
+import struct
+import tarfile
 import warnings
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +83,89 @@ def _edit_manifest(edit: Callable[[dict[str, Any]], None]) -> Callable[[Members]
         return _replace("learnware.yaml", yaml.safe_dump(manifest).encode())(members)
 
     return change
+
+
+# -- bombs built without compressing gigabytes: compress a chunk once, repeat its bytes ------
+ZEROS_MIB = b"\0" * (1 << 20)
+_COMPRESS: dict[str, Callable[[bytes], bytes]] = {
+    "gz": lambda data: gzip.compress(data, mtime=0),
+    "bz2": bz2.compress,
+    "xz": lambda data: lzma.compress(data, preset=0),
+}
+
+
+@functools.cache
+def _compressed(kind: str, size: int) -> bytes:
+    """``size`` zero bytes, compressed once as one stream of ``kind`` (gz, bz2, xz, deflate)."""
+    if kind == "deflate":
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return packer.compress(b"\0" * size) + packer.flush()
+    return _COMPRESS[kind](b"\0" * size)
+
+
+def _raw_zip(path: Path, members: Iterable[tuple[str, bytes]], zeros: Iterable[str] = ()) -> Path:
+    """A zip of ``members`` (stored) plus one MiB of deflated zeros per name in ``zeros``,
+    written by hand so that the zeros are compressed only once."""
+    local, central, count = bytearray(), bytearray(), [0]
+
+    def add(name: str, method: int, crc: int, data: bytes, size: int) -> None:
+        raw_name = name.encode()
+        header = (0, method, 0, 0x21, crc, len(data), size, len(raw_name), 0)
+        central.extend(
+            struct.pack(
+                "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, *header[:8], 0, 0, 0, 0, 0, len(local)
+            )
+            + raw_name
+        )
+        local.extend(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, *header) + raw_name + data)
+        count[0] += 1
+
+    for name, content in members:
+        add(name, 0, zlib.crc32(content), content, len(content))
+    deflated, crc = _compressed("deflate", len(ZEROS_MIB)), zlib.crc32(ZEROS_MIB)
+    for name in zeros:
+        add(name, 8, crc, deflated, len(ZEROS_MIB))
+    entries = count[0]
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(central), len(local), 0
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+def _tar_header(name: str, size: int, **pax: str) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = size, 0o644
+    if pax:
+        info.pax_headers = dict(pax)
+        return info.tobuf(tarfile.PAX_FORMAT)
+    return info.tobuf(tarfile.GNU_FORMAT)
+
+
+def _tar_member(name: str, content: bytes) -> bytes:
+    return _tar_header(name, len(content)) + content + b"\0" * (-len(content) % 512)
+
+
+def _tar_bomb(
+    path: Path, kind: str, members: Members, zeros: Iterable[tuple[str, int]] = ()
+) -> Path:
+    """A compressed tar (``kind``: gz, bz2, xz) of ``members`` plus, for each ``(name,
+    MiB)`` in ``zeros``, a member of that many MiB of zeros; the streams are concatenated
+    (every tarfile compression reads multi-stream files), so the zeros are compressed once
+    per size."""
+    compress = _COMPRESS[kind]
+    parts = [compress(b"".join(_tar_member(str(name), content) for name, content in members))]
+    for name, mebibytes in zeros:
+        parts.append(compress(_tar_header(name, mebibytes << 20)))
+        chunk = min(mebibytes, 16)
+        parts.extend([_compressed(kind, chunk << 20)] * (mebibytes // chunk))
+        if mebibytes % chunk:
+            parts.append(_compressed(kind, (mebibytes % chunk) << 20))
+    parts.append(compress(b"\0" * 1024))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(parts))
+    return path
 
 
 def _files_under(path: Path) -> list[Path]:

@@ -12,8 +12,10 @@ A key absent from the dict is ``None`` on the spec; a key present with empty val
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -100,6 +102,11 @@ TASKS_FOR_DATA = {
 }
 
 
+#: largest semantic spec JSON text read by :meth:`SemanticSpec.from_json` (16 MiB).
+MAX_JSON_BYTES = 16 << 20
+#: deepest nesting accepted in a semantic spec dict (the format itself needs 3 levels).
+MAX_NESTING = 32
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -129,6 +136,23 @@ class Vocabulary:
                     )
                 merged[key] += [v for v in extra if v not in merged[key]]
         return Vocabulary({k: tuple(v) for k, v in merged.items()})
+
+
+def _check_nesting(value: Any) -> None:
+    """Refuse containers nested deeper than :data:`MAX_NESTING` (iteratively: a deep
+    value must not exhaust the stack here, nor later when it is stored as JSON)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > MAX_NESTING:
+            raise SemanticError(f"semantic spec is nested more than {MAX_NESTING} levels deep")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _description(value: Any, where: str) -> dict[str, str]:
@@ -178,6 +202,7 @@ class SemanticSpec:
         """Parse the `learnware` package's dict format; raises :class:`SemanticError`."""
         if not isinstance(spec, Mapping):
             raise SemanticError(f"a semantic spec must be a mapping, not {type(spec).__name__}")
+        _check_nesting(spec)
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, entry in spec.items():
@@ -206,6 +231,31 @@ class SemanticSpec:
                     raise SemanticError(f"semantic spec {key}.Values must be a list of strings")
                 kwargs[attr] = tuple(values)
         return cls(**kwargs, extra=extra)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: str = "semantic spec") -> SemanticSpec:
+        """Parse untrusted JSON text (:meth:`from_dict` format): at most
+        :data:`MAX_JSON_BYTES`; bad, too deeply nested or unconvertible JSON is a
+        :class:`SemanticError` naming ``source``."""
+        if len(text) > MAX_JSON_BYTES:
+            raise SemanticError(f"{source} is larger than {MAX_JSON_BYTES} bytes")
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise SemanticError(f"{source} is nested too deeply to be a semantic spec") from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+            raise SemanticError(f"{source} is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def read_json(cls, path: str | Path) -> SemanticSpec:
+        """:meth:`from_json` of a file, reading at most :data:`MAX_JSON_BYTES` + 1 bytes."""
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read(MAX_JSON_BYTES + 1)
+        except OSError as exc:
+            raise SemanticError(f"cannot read semantic spec {path}: {exc}") from exc
+        return cls.from_json(text, f"semantic spec {path}")
 
     def to_dict(self) -> dict[str, Any]:
         """The `learnware` package's dict format (inverse of :meth:`from_dict`)."""

@@ -41,12 +41,17 @@ def package_file(root: Path, name: str) -> Path:
     return path
 
 
-def load_stat_specs(root: Path, manifest: Manifest, registry: Any) -> dict[str, Any]:
+def load_stat_specs(
+    root: Path, manifest: Manifest, registry: Any, limits: Limits | None = None
+) -> dict[str, Any]:
     """Load every ``stat_specifications`` entry through the registered class of its name.
 
     ``module_path`` is never imported: only specification types registered by installed
-    plugins can be read. Returns ``class_name -> specification``.
+    plugins can be read. Files over ``limits.max_json_bytes`` are refused unread, and JSON
+    that cannot be decoded (nested too deeply, numbers too long) is a :class:`PackageError`.
+    Returns ``class_name -> specification``.
     """
+    limits = limits or Limits()
     specs: dict[str, Any] = {}
     for index, entry in enumerate(manifest.stat_specifications):
         where = f"learnware.yaml stat_specifications[{index}]"
@@ -62,10 +67,24 @@ def load_stat_specs(root: Path, manifest: Manifest, registry: Any) -> dict[str, 
         path = package_file(root, entry.file_name)
         if not path.is_file():
             raise PackageError(f"{where} file {entry.file_name!r} is missing from the package")
+        size = path.stat().st_size
+        if size > limits.max_json_bytes:
+            raise PackageError(
+                f"{where} file {entry.file_name!r} holds {size} bytes; a specification file "
+                f"may hold at most {limits.max_json_bytes}"
+            )
         try:
             specs[entry.class_name] = registry.get(entry.class_name).load(path)
         except DockError as exc:
             raise PackageError(f"{where}: {exc}") from exc
+        except RecursionError:
+            raise PackageError(
+                f"{where} file {entry.file_name!r} is nested too deeply to be read"
+            ) from None
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # e.g. int digit limit
+            raise PackageError(
+                f"{where} file {entry.file_name!r} cannot be read: {type(exc).__name__}: {exc}"
+            ) from exc
     return specs
 
 
