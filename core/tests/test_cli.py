@@ -172,3 +172,45 @@ def test_plugins_add_commands(
     finally:
         cli.app.registered_commands[:] = registered
         cli._plugin_commands_added = False
+
+
+def test_json_bombs_given_to_the_cli_are_one_line_errors(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = cli_env / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    archive = build_package(cli_env / "lw", np.zeros((10, 4)), np.zeros(10, dtype=int))
+    semantic = cli_env / "semantic.json"
+    semantic.write_text(json.dumps(table_semantic_spec().to_dict()))
+    assert run(capsys, "add", str(archive), "-s", str(semantic))[0] == 0
+    for args in (
+        ("add", str(archive), "-s", str(deep)),
+        ("check", str(archive), "-s", str(deep)),
+        ("search", "--stat", str(deep)),
+    ):
+        code, _, err = run(capsys, *args)
+        assert code == 1, args
+        assert "nested too deeply" in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_an_alias_bomb_in_environment_yml_fails_the_package_check(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    archive = build_package(
+        cli_env / "bomb",
+        np.zeros((10, 4)),
+        np.zeros(10, dtype=int),
+        files={"environment.yml": bomb.encode()},
+    )
+    semantic = cli_env / "semantic.json"
+    semantic.write_text(json.dumps(table_semantic_spec().to_dict()))
+    code, out, _ = run(capsys, "check", str(archive), "-s", str(semantic), "--json")
+    report = json.loads(out)
+    package = next(r for r in report["results"] if r["checker"] == "package")
+    assert code == 1 and report["status_name"] == "INVALID", package
+    assert "environment.yml is not safe, valid YAML" in package["message"]

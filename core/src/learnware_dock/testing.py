@@ -142,11 +142,13 @@ def build_package(
     y: np.ndarray,
     *,
     stat_specs: Mapping[str, StatSpecification] | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a real, runnable learnware zip (a nearest-centroid classifier on ``X, y``).
 
     ``stat_specs`` maps file names to specs; by default a :class:`ToySpecification`
-    of ``X``. Returns the path of the zip (``dest`` with ``.zip``).
+    of ``X``. ``files`` are extra package files. Returns the path of the zip (``dest``
+    with ``.zip``).
     """
     import io
 
@@ -161,7 +163,7 @@ def build_package(
         stat_specs=stat_specs
         if stat_specs is not None
         else {"stat.json": ToySpecification.generate(X)},
-        files={"centroids.npy": buffer.getvalue()},
+        files={"centroids.npy": buffer.getvalue(), **(files or {})},
         requirements="numpy\n",
     )
     return zip_folder(folder, dest.with_suffix(".zip"))

@@ -61,11 +61,7 @@ def semantic_spec(semantic: Path | None, fields: dict[str, Any]) -> SemanticSpec
     from learnware_dock.semantic import IOSpec, SemanticSpec
 
     if semantic is not None:
-        try:
-            data = json.loads(semantic.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DockError(f"cannot read semantic spec {semantic}: {exc}") from exc
-        return SemanticSpec.from_dict(data)
+        return SemanticSpec.read_json(semantic)  # bounded: size, depth, valid JSON
     kwargs: dict[str, Any] = {}
     for key in ("name", "description"):
         if fields.get(key) is not None:
@@ -176,9 +172,18 @@ def semantic_flags(*, io: bool = True) -> Callable[[F], F]:
 
 def load_stat_spec(market: Market, path: Path) -> Any:
     """A statistical spec file, read through the registered class its "type" names."""
+    from learnware_dock.package.safezip import Limits
+
+    limit = Limits().max_json_bytes
     try:
-        type_name = json.loads(path.read_text(encoding="utf-8")).get("type")
-    except (OSError, json.JSONDecodeError, AttributeError) as exc:
+        with open(path, "rb") as fh:
+            text = fh.read(limit + 1)
+        if len(text) > limit:
+            raise DockError(f"statistical spec {path} is larger than {limit} bytes")
+        type_name = json.loads(text).get("type")
+    except RecursionError:
+        raise DockError(f"statistical spec {path} is nested too deeply") from None
+    except (OSError, ValueError, AttributeError) as exc:
         raise DockError(f"cannot read statistical spec {path}: {exc}") from exc
     if not type_name:
         raise DockError(f"{path} has no 'type' key naming its specification type")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import yaml
-
 from learnware_dock.domain import CheckResult, Status
-from learnware_dock.errors import DockError
+from learnware_dock.errors import DockError, PackageError
 from learnware_dock.interfaces import Checker, Submission
-from learnware_dock.package.manifest import load_yaml
+from learnware_dock.package.manifest import read_yaml
 from learnware_dock.package.reader import check_layout, package_file
 
 
@@ -36,12 +34,13 @@ class PackageChecker(Checker):
         try:
             manifest = submission.manifest
             problems = check_layout(submission.root, manifest)
-            env = submission.root / "environment.yaml"
-            if env.is_file():
-                try:
-                    load_yaml(env.read_text(encoding="utf-8"))
-                except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                    problems.append(f"environment.yaml is not safe, valid YAML: {exc}")
+            for env_name in ("environment.yaml", "environment.yml"):
+                env = submission.root / env_name
+                if env.is_file():
+                    try:
+                        read_yaml(env)  # bounded: size, depth, no aliases
+                    except PackageError as exc:
+                        problems.append(str(exc))
             for entry in manifest.stat_specifications:
                 package_file(submission.root, entry.file_name)
             if problems:
