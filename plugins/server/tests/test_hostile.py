@@ -103,11 +103,13 @@ def test_not_a_zip(
 @pytest.mark.parametrize(
     ("spec", "code"),
     [
-        ("{not json", "bad_specification"),
+        ("{not json", "bad_semantic_spec"),
         (json.dumps(["a", "list"]), "bad_semantic_spec"),
         (json.dumps({"Data": {"Type": "Class", "Values": ["Spreadsheet"]}}), "bad_semantic_spec"),
         (json.dumps({"Input": {"Dimension": -3}}), "bad_semantic_spec"),
+        ("[" * 100_000 + "]" * 100_000, "bad_semantic_spec"),  # a JSON bomb: no 500
     ],
+    ids=["not-json", "list", "vocabulary", "dimension", "deep"],
 )
 def test_bad_semantic_specs(
     client: TestClient,

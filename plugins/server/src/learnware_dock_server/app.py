@@ -3,21 +3,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from learnware_dock.domain import Status, UserInfo
+from learnware_dock.domain import Learnware, Status, UserInfo
 from learnware_dock.errors import PackageError, SpecificationError, UnknownLearnwareError
 from learnware_dock.market import Market
 from learnware_dock.package.manifest import Manifest
@@ -25,10 +24,11 @@ from learnware_dock.package.reader import extracted
 from learnware_dock.plugins import list_plugins
 from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server import errors, models
-from learnware_dock_server.codes import ApiError, AuthError
-from learnware_dock_server.limits import BodyLimit
+from learnware_dock_server.codes import ApiError, AuthError, BusyError
+from learnware_dock_server.limits import BodyLimit, QueryTokenGuard
+from learnware_dock_server.redact import install_log_redaction, sanitize
 from learnware_dock_server.settings import ServerSettings
-from learnware_dock_server.state import PENDING
+from learnware_dock_server.state import DONE, PENDING
 from learnware_dock_server.worker import Workers
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `dock token create`.")
@@ -76,15 +76,19 @@ def reader(work: Work, credentials: Credentials) -> str | None:
 
 Writer = Annotated[str, Depends(writer)]
 Reader = Annotated[str | None, Depends(reader)]
+Detail = Annotated[
+    Literal["public", "full"],
+    Query(description="`full`: the report and messages as the checkers wrote them, for the "
+          "owner's token only; `public`: without secrets or paths, 2,000 characters each."),
+]  # fmt: skip
 
 
 def parse_semantic(text: str | dict[str, Any], work: Workers, full: bool) -> SemanticSpec:
     """A semantic spec from the request; a submission's must be complete and valid."""
-    try:
-        data = json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as exc:
-        raise SpecificationError(f"semantic_spec is not valid JSON: {exc}") from exc
-    spec = SemanticSpec.from_dict(data)
+    if isinstance(text, str):  # bounded: size, depth, valid JSON
+        spec = SemanticSpec.from_json(text, "semantic_spec")
+    else:
+        spec = SemanticSpec.from_dict(text)
     if full:
         spec.validate(work.reader.market.components.vocabulary)
     return spec
@@ -130,7 +134,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         description="Publish learnwares (model + specification); search and download them.",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(QueryTokenGuard)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)  # outermost
+    install_log_redaction()
     errors.install(app)
     add_routes(app)
     from learnware_dock_server.web import add_pages
@@ -147,7 +153,22 @@ def _owned(work: Workers, learnware_id: str, owner: str) -> None:
         raise ApiError(403, "forbidden", f"learnware {learnware_id} belongs to {who}")
     pending = work.state.upload(learnware_id)
     if pending is not None and pending.state == PENDING:
-        raise ApiError(409, "busy", f"learnware {learnware_id} has a change being checked")
+        raise BusyError(
+            f"learnware {learnware_id} has a change being checked; send yours when it is done"
+        )
+
+
+def _full_view(learnware_id: str, owner: str | None, viewer: str | None) -> None:
+    """Raise unless ``viewer`` may read the unredacted report (the owner only)."""
+    if viewer is None:
+        raise AuthError(
+            f"detail=full shows learnware {learnware_id}'s report unredacted: send the "
+            "owner's API token ('Authorization: Bearer <token>')"
+        )
+    if viewer != owner:
+        raise ApiError(
+            403, "forbidden", f"only the owner may read learnware {learnware_id}'s full report"
+        )
 
 
 def add_routes(app: FastAPI) -> None:
@@ -235,19 +256,30 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/learnwares/{learnware_id}", response_model=models.LearnwareOut,
              tags=["learnwares"], responses=ERRORS)  # fmt: skip
-    async def get_learnware(learnware_id: str, work: Work, _: Reader) -> models.LearnwareOut:
+    async def get_learnware(
+        learnware_id: str, work: Work, _: Reader, detail: Detail = "public"
+    ) -> models.LearnwareOut:
+        full, viewer = detail == "full", _
         upload = work.state.upload(learnware_id)
-        if upload is not None and upload.state == PENDING:
-            return models.upload_out(upload)
-        try:
-            lw = await work.reader.run(lambda m: m.get(learnware_id))
-        except UnknownLearnwareError:
-            if upload is None or upload.kind != "add":
-                raise
-            return models.upload_out(upload)
-        out = models.learnware_out(lw, work.state.owner(lw.id))
-        if upload is not None and upload.kind == "update" and upload.state != "done":
-            out.message = f"the last update was rejected: {upload.message}"
+        lw: Learnware | None = None
+        if upload is None or upload.state != PENDING:
+            try:
+                lw = await work.reader.run(lambda m: m.get(learnware_id))
+            except UnknownLearnwareError:  # shown still: an upload rejected before storing
+                if upload is None or upload.kind != "add" or upload.state == DONE:
+                    raise  # never uploaded, or stored and deleted since
+        if lw is None:
+            assert upload is not None
+            if full:
+                _full_view(learnware_id, upload.owner, viewer)
+            return models.upload_out(upload, full=full)
+        owner = work.state.owner(lw.id)
+        if full:
+            _full_view(learnware_id, owner, viewer)
+        out = models.learnware_out(lw, owner, full=full)
+        if upload is not None and upload.kind == "update" and upload.state != DONE:
+            message = f"the last update was rejected: {upload.message}"
+            out.message = message if full else sanitize(message)
         return out
 
     @app.get("/learnwares/{learnware_id}/package", tags=["learnwares"],
@@ -274,17 +306,26 @@ def add_routes(app: FastAPI) -> None:
         if file is None and semantic_spec is None:
             raise ApiError(422, "invalid_request", "send a new file, a semantic_spec, or both")
         spec = None if semantic_spec is None else parse_semantic(semantic_spec, work, full=True)
-        if file is not None:
-            incoming = await receive_package(file, work)
-            incoming.replace(work.state.upload_file(learnware_id))
-        work.state.add_upload(
-            learnware_id,
-            owner,
-            "update",
-            (file.filename or "") if file is not None else "",
-            None if spec is None else spec.to_dict(),
-        )
-        work.enqueue(learnware_id)
+        incoming = None if file is None else await receive_package(file, work)
+        claimed = False
+        try:  # one request claims the change (409 for the others), then puts its file
+            work.state.add_upload(
+                learnware_id,
+                owner,
+                "update",
+                "" if file is None else file.filename or "package.zip",
+                None if spec is None else spec.to_dict(),
+            )
+            claimed = True
+            if incoming is not None:
+                incoming.replace(work.state.upload_file(learnware_id))
+        except BaseException:
+            if incoming is not None:
+                incoming.unlink(missing_ok=True)
+            raise
+        finally:
+            if claimed:  # a file that did not arrive is reported by the check
+                work.enqueue(learnware_id)
         return models.Accepted(id=learnware_id)
 
     @app.delete("/learnwares/{learnware_id}", status_code=204, tags=["learnwares"],
@@ -294,6 +335,7 @@ def add_routes(app: FastAPI) -> None:
         _owned(work, learnware_id, owner)
         await work.writer.run(lambda m: m.delete(learnware_id))
         work.state.set_owner(learnware_id, None)
+        work.state.forget_upload(learnware_id)
         return Response(status_code=204)
 
     @app.post("/search", response_model=models.SearchOut, tags=["search"], responses=ERRORS)

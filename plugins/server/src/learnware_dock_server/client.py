@@ -120,17 +120,21 @@ class DockClient:
         return spec.to_dict() if isinstance(spec, SemanticSpec) else dict(spec)
 
     # -- submissions ----------------------------------------------------------------------------
-    def status(self, learnware_id: str) -> dict[str, Any]:
-        """The server's raw view of a learnware or upload (``status`` may be ``pending``)."""
-        data: dict[str, Any] = self._json("GET", f"/learnwares/{learnware_id}")
+    def status(self, learnware_id: str, *, full: bool = False) -> dict[str, Any]:
+        """The server's raw view of a learnware or upload (``status`` may be ``pending``);
+        ``full``: the report unredacted (the owner's token only)."""
+        params = {"detail": "full"} if full else None
+        data: dict[str, Any] = self._json("GET", f"/learnwares/{learnware_id}", params=params)
         return data
 
-    def wait(self, learnware_id: str, timeout: float = 600.0, poll: float = 0.2) -> Learnware:
+    def wait(
+        self, learnware_id: str, timeout: float = 600.0, poll: float = 0.2, *, full: bool = False
+    ) -> Learnware:
         """Poll until the checks of ``learnware_id`` are done; :class:`CheckError` if the
-        upload was rejected."""
+        upload was rejected. ``full``: as in :meth:`status`."""
         deadline = time.monotonic() + timeout
         while True:
-            data = self.status(learnware_id)
+            data = self.status(learnware_id, full=full)
             if data["status"] in ("INVALID", "FAILED"):
                 raise CheckError(
                     f"learnware {learnware_id} was rejected: {data['message']}",
@@ -158,7 +162,7 @@ class DockClient:
     def add(self, package: str | Path, semantic_spec: SemanticLike) -> Learnware:
         """Upload a package and wait for its checks, like ``Market.add``; raises
         :class:`CheckError` if the server rejected it."""
-        return self.wait(self.submit(package, semantic_spec))
+        return self.wait(self.submit(package, semantic_spec), full=True)
 
     def update(
         self,
@@ -180,7 +184,7 @@ class DockClient:
         finally:
             for value in files.values():
                 value[1].close()
-        return self.wait(learnware_id)
+        return self.wait(learnware_id, full=True)
 
     def delete(self, learnware_id: str) -> None:
         self._request("DELETE", f"/learnwares/{learnware_id}")

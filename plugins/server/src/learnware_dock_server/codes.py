@@ -14,6 +14,10 @@ class ForbiddenError(errors.DockError):
     """The token is valid but its owner may not do this (403)."""
 
 
+class BusyError(errors.DockError):
+    """Another change of the learnware is being checked (409); retry when it is done."""
+
+
 class ApiError(Exception):
     """An error with an explicit HTTP status and code, raised by the routes."""
 
@@ -26,6 +30,7 @@ class ApiError(Exception):
 DOCK_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (AuthError, 401, "unauthorized"),
     (errors.UnknownLearnwareError, 404, "unknown_learnware"),
+    (BusyError, 409, "busy"),
     (errors.CheckError, 422, "rejected"),
     (errors.SemanticError, 422, "bad_semantic_spec"),
     (errors.SpecificationError, 422, "bad_specification"),

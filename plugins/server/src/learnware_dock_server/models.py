@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from learnware_dock.domain import Learnware, SearchResult, Status, converter
 from learnware_dock.plugins import PluginInfo
 from learnware_dock.semantic import SemanticSpec
+from learnware_dock_server.redact import sanitize
 from learnware_dock_server.state import Upload
 
 StatusName = Literal["pending", "USABLE", "NONUSABLE", "INVALID", "FAILED"]
@@ -125,18 +126,31 @@ def status_name(value: int) -> StatusName:
     return Status(value).name  # type: ignore[return-value]
 
 
-def _report(data: Any) -> ReportOut | None:
+def _text(message: str, full: bool) -> str:
+    return message if full else sanitize(message)
+
+
+def _report(data: Any, full: bool = False) -> ReportOut | None:
+    """A stored report; its messages sanitised unless ``full`` (the owner's view)."""
     if not data:
         return None
     return ReportOut(
         status=status_name(data["status"]),
         results=[
-            CheckResultOut(**{**r, "status": status_name(r["status"])}) for r in data["results"]
+            CheckResultOut(
+                **{
+                    **r,
+                    "status": status_name(r["status"]),
+                    "message": _text(r.get("message", ""), full),
+                }
+            )
+            for r in data["results"]
         ],
     )
 
 
-def learnware_out(lw: Learnware, owner: str | None = None) -> LearnwareOut:
+def learnware_out(lw: Learnware, owner: str | None = None, *, full: bool = False) -> LearnwareOut:
+    """The public view of a stored learnware (``full``: its owner's)."""
     data = converter.unstructure(lw)
     return LearnwareOut(
         id=lw.id,
@@ -148,13 +162,14 @@ def learnware_out(lw: Learnware, owner: str | None = None) -> LearnwareOut:
         version=lw.version,
         created=lw.created,
         updated=lw.updated,
-        report=_report(data["report"]),
+        report=_report(data["report"], full),
         owner=owner,
     )
 
 
-def upload_out(upload: Upload) -> LearnwareOut:
-    """An upload not (yet) in the market: pending, rejected (INVALID) or FAILED."""
+def upload_out(upload: Upload, *, full: bool = False) -> LearnwareOut:
+    """An upload not (yet) in the market: pending, rejected (INVALID) or FAILED; its
+    report and message sanitised unless ``full``."""
     status: StatusName = {"pending": "pending", "invalid": "INVALID"}.get(  # type: ignore[assignment]
         upload.state, "FAILED"
     )
@@ -166,8 +181,8 @@ def upload_out(upload: Upload) -> LearnwareOut:
         semantic_spec=semantic,
         created=upload.created,
         updated=upload.finished,
-        report=_report(upload.report),
-        message=upload.message,
+        report=_report(upload.report, full),
+        message=_text(upload.message, full),
         owner=upload.owner,
     )
 
@@ -202,5 +217,5 @@ def plugin_out(info: PluginInfo) -> PluginOut:
         status=info.status,
         distribution=info.distribution,
         version=info.version,
-        error=info.error,
+        error=None if info.error is None else sanitize(info.error),
     )

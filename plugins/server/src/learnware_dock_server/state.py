@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from learnware_dock.errors import DockError, StoreError
-from learnware_dock_server.codes import AuthError
+from learnware_dock_server.codes import AuthError, BusyError
 
 TOKEN_PREFIX = "dock_"
 FOLDER = "server"  # inside the market's folder
@@ -191,22 +191,32 @@ class ServerState:
         filename: str,
         semantic: dict[str, Any] | None,
     ) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM uploads WHERE id = ? AND state != ?", [upload_id, PENDING])
-            db.execute(
-                "INSERT INTO uploads (id, owner, kind, state, filename, semantic, created) "
-                "VALUES (?,?,?,?,?,?,?)",
-                [upload_id, owner, kind, PENDING, filename, _dump(semantic), _now().isoformat()],
-            )
-            if kind == "add":
+        """Record a change to check; :class:`BusyError` if one is pending for the id (the
+        check and the claim are one transaction, so of concurrent requests one wins)."""
+        row = [upload_id, owner, kind, PENDING, filename, _dump(semantic), _now().isoformat()]
+        try:
+            with self._db() as db:
+                db.execute("DELETE FROM uploads WHERE id = ? AND state != ?", [upload_id, PENDING])
                 db.execute(
-                    "INSERT OR REPLACE INTO owners (learnware_id, owner) VALUES (?, ?)",
-                    [upload_id, owner],
+                    "INSERT INTO uploads (id, owner, kind, state, filename, semantic, created) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    row,
                 )
+                if kind == "add":
+                    db.execute(
+                        "INSERT OR REPLACE INTO owners (learnware_id, owner) VALUES (?, ?)",
+                        [upload_id, owner],
+                    )
+        except sqlite3.IntegrityError:
+            raise BusyError(
+                f"learnware {upload_id} has a change being checked; send yours when it is done"
+            ) from None
 
     def finish_upload(
         self, upload_id: str, state: str, message: str = "", report: Any = None
     ) -> None:
+        # the file goes first: once the row is not pending, a new change may put its own
+        self.upload_file(upload_id).unlink(missing_ok=True)
         with self._db() as db:
             db.execute(
                 "UPDATE uploads SET state = ?, message = ?, report = ?, finished = ? WHERE id = ?",
@@ -218,7 +228,11 @@ class ServerState:
                     "(SELECT id FROM uploads WHERE id = ? AND kind = 'add')",
                     [upload_id, upload_id],
                 )
-        self.upload_file(upload_id).unlink(missing_ok=True)
+
+    def forget_upload(self, upload_id: str) -> None:
+        """Drop the finished upload record of a deleted learnware."""
+        with self._db() as db:
+            db.execute("DELETE FROM uploads WHERE id = ? AND state != ?", [upload_id, PENDING])
 
     def upload(self, upload_id: str) -> Upload | None:
         with self._db() as db:

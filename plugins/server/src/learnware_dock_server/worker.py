@@ -73,6 +73,11 @@ class Workers:
             return
         package = self.state.upload_file(upload_id)
         checkers = self.settings.checkers
+        if upload.filename and not package.exists():  # the server stopped while moving it
+            self.state.finish_upload(
+                upload_id, INVALID, f"the package {upload.filename} was lost; send it again"
+            )
+            return
         try:
             if upload.kind == "add":
                 market.add(
