@@ -64,12 +64,15 @@ class EnvCache:
         *,
         share_host: bool = True,
         install_timeout: float = 900.0,
-        sandboxed: bool = True,
+        sandboxed: bool | None = None,
     ) -> None:
         self.folder = Path(folder) if folder is not None else cache_home() / "venvs"
         self.share_host = share_host
         self.install_timeout = install_timeout
-        self.sandboxed = sandboxed
+        #: install in the sandbox; None: where possible (see :func:`.sandbox.require`)
+        self.sandboxed = (
+            sandbox.require("installing model environments") if sandboxed is None else sandboxed
+        )
 
     @staticmethod
     def python(env: Path) -> Path:
