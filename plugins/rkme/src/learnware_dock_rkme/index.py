@@ -8,19 +8,25 @@ indexed learnwares). The stacked tensors are what a GPU backend would take over.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from learnware_dock.errors import DockError, SpecificationError
 from learnware_dock_rkme.kernel import squared_mmd
+from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector, VectorStore
 
 if TYPE_CHECKING:
+    from learnware_dock.domain import StatSpecRef
     from learnware_dock.interfaces import Backend
     from learnware_dock.market import Market
+
+log = logging.getLogger(__name__)
 
 SPEC = RKMETableSpecification.name
 #: a pivot: float64 z (K x d), beta (K) and self term
@@ -73,14 +79,35 @@ class Group:
         self.ids += list(ids)
         self.self_terms = np.concatenate([self.self_terms, [v.self_term for v in vectors]])
         unknown = np.full((len(vectors), len(self.pivots)), np.nan)
-        self.pivot_dist = np.vstack([self.pivot_dist, unknown]) if self.pivots else unknown
+        self.pivot_dist = np.vstack([self.pivot_dist, unknown])
+        self.check()
 
     def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` is true (every per-row array alike), and trim
+        the padding no kept row needs (points of weight 0 add nothing to an embedding)."""
+        mask = np.asarray(mask, dtype=bool)
+        self.check()
+        if mask.shape != (len(self),):
+            raise ValueError(f"mask of shape {mask.shape} for a group of {len(self)} rows")
         rows = torch.from_numpy(np.flatnonzero(mask))
-        self.z, self.beta = self.z[rows], self.beta[rows]
+        beta = self.beta[rows]
+        width = max(1, int(np.flatnonzero((beta != 0).any(dim=0).numpy()).max(initial=-1)) + 1)
+        self.z, self.beta = self.z[rows, :width], beta[:, :width]
         self.ids = [i for i, kept in zip(self.ids, mask, strict=True) if kept]
         self.self_terms = self.self_terms[mask]
         self.pivot_dist = self.pivot_dist[mask]
+        self.check()
+
+    def check(self) -> None:
+        """Raise if the per-row arrays disagree on the number of rows (an index bug)."""
+        rows = {len(self.ids), self.z.shape[0], self.beta.shape[0], len(self.self_terms)}
+        if len(rows) != 1 or self.pivot_dist.shape != (len(self.ids), len(self.pivots)):
+            raise RuntimeError(
+                f"RKME index group {self.dim}/{self.gamma} out of step: {len(self.ids)} ids, "
+                f"z {tuple(self.z.shape)}, beta {tuple(self.beta.shape)}, self terms "
+                f"{len(self.self_terms)}, pivot_dist {self.pivot_dist.shape} for "
+                f"{len(self.pivots)} pivots"
+            )
 
     def distances(
         self, z: np.ndarray, beta: np.ndarray, self_term: float, rows: np.ndarray | None = None
@@ -160,37 +187,57 @@ class Group:
 
 
 class RKMEIndex:
-    """All indexed RKMEs of a market, grouped; see the module docstring."""
+    """All indexed RKMEs of a market, grouped; see the module docstring.
 
-    def __init__(self, market: Market, backend: Backend | None = None) -> None:
+    Stored specs over ``limits`` (default :meth:`SpecLimits.from_env`), or that cannot be
+    read, are left out with a logged warning (in ``skipped``, id -> spec sha, until their
+    spec changes) rather than failing every search of the market.
+    """
+
+    def __init__(
+        self, market: Market, backend: Backend | None = None, limits: SpecLimits | None = None
+    ) -> None:
         self.market = market
         self.backend = backend
+        self.limits = limits or SpecLimits.from_env()
         self.store = VectorStore(market.root / "rkme")
+        self._reset()
+
+    def _reset(self) -> None:
         self.groups: dict[tuple[int, float], Group] = {}
         self.loaded: dict[str, str] = {}  # learnware id -> spec sha256
         self.where: dict[str, tuple[int, float]] = {}  # learnware id -> group key
+        self.skipped: dict[str, str] = {}  # learnware id -> spec sha256, left out
         self.revision: int | None = None  # the organizer's, when last synced
 
     def sync(self) -> None:
         """Bring the index in step with the store (incremental; nothing to do, and no
-        query beyond one, when the organizer's revision has not moved)."""
+        query beyond one, when the organizer's revision has not moved). A sync that fails
+        half-way empties the index, so the next one reloads it instead of trusting it."""
         revision = self.market.organizer.revision()
         if revision is not None and revision == self.revision:
             return
+        try:
+            self._sync()
+        except BaseException:
+            self._reset()
+            raise
         self.revision = revision
-        current = {i: ref.sha256 for i, ref in self.market.organizer.spec_refs(SPEC).items()}
+
+    def _sync(self) -> None:
+        refs = self.market.organizer.spec_refs(SPEC)
+        current = {i: ref.sha256 for i, ref in refs.items()}
+        self.skipped = {i: sha for i, sha in self.skipped.items() if current.get(i) == sha}
         stale = {i for i, sha in self.loaded.items() if current.get(i) != sha}
-        if stale:
-            for key, group in self.groups.items():
-                mask = np.array([i not in stale for i in group.ids], dtype=bool)
-                if not mask.all():
-                    group.keep(mask)
-                self.groups[key] = group
-            for i in stale:
-                del self.loaded[i], self.where[i]
-        fresh = [i for i in current if i not in self.loaded]
+        for group in self.groups.values():
+            mask = np.array([i not in stale for i in group.ids], dtype=bool)
+            if not mask.all():
+                group.keep(mask)
+        for i in stale:
+            del self.loaded[i], self.where[i]
+        fresh = [i for i in current if i not in self.loaded and i not in self.skipped]
         if fresh:
-            for key in self._add(fresh, current):
+            for key in self._add(fresh, refs):
                 self._sync_pivots(key)
 
     def _sync_pivots(self, key: tuple[int, float]) -> None:
@@ -200,8 +247,10 @@ class RKMEIndex:
         from learnware_dock_rkme import pivots
 
         group = self.groups[key]
-        pivot_set = pivots.maintain(self.store, key, group.backend)
+        pivot_set = pivots.maintain(self.store, key, group.backend, self.limits)
         if pivot_set is None:
+            if group.pivots:  # the store lost its pivots: rows without distances can't prune
+                group.set_pivots(0, [])
             return
         if group.generation != pivot_set.generation:
             group.set_pivots(pivot_set.generation, pivot_set.pivots)
@@ -216,16 +265,24 @@ class RKMEIndex:
                 pivot_set.generation, {shas[row]: dist for row, dist in computed.items()}
             )
 
-    def _add(self, ids: list[str], current: dict[str, str]) -> list[tuple[int, float]]:
+    def _add(self, ids: list[str], refs: Mapping[str, StatSpecRef]) -> list[tuple[int, float]]:
         """Append these learnwares to their groups; returns the groups touched."""
-        vectors = self.store.get_many(current[i] for i in ids)
+        shas = {i: refs[i].sha256 for i in ids}
+        too_large = self.store.too_large(shas.values(), self.limits)
+        vectors = self.store.get_many(sha for sha in shas.values() if sha not in too_large)
         by_group: dict[tuple[int, float], tuple[list[str], list[Vector]]] = {}
         for i in ids:
-            sha = current[i]
-            vector = vectors.get(sha)
-            if vector is None:  # stored before this plugin was installed
-                vector = self.store.put(sha, self.market.stat_spec(i, SPEC))  # type: ignore[arg-type]
-                vectors[sha] = vector
+            sha = shas[i]
+            try:
+                if sha in too_large:
+                    self.limits.check_shape(*too_large[sha], f"learnware {i}'s {SPEC}")
+                vector = vectors.get(sha)
+                if vector is None:  # stored before this plugin was installed
+                    vector = vectors[sha] = self._cache(i, refs[i])
+            except DockError as exc:
+                log.warning("the RKME index leaves out learnware %s: %s", i, exc)
+                self.skipped[i] = sha
+                continue
             members = by_group.setdefault(vector.key, ([], []))
             members[0].append(i)
             members[1].append(vector)
@@ -233,9 +290,22 @@ class RKMEIndex:
             if key not in self.groups:
                 self.groups[key] = Group(*key, backend=self.backend)
             self.groups[key].append(group_ids, group_vectors)
-            self.loaded.update((i, current[i]) for i in group_ids)
+            self.loaded.update((i, shas[i]) for i in group_ids)
             self.where.update((i, key) for i in group_ids)
         return list(by_group)
+
+    def _cache(self, learnware_id: str, ref: StatSpecRef) -> Vector:
+        """Read, check and cache a spec stored before this plugin was installed."""
+        what = f"learnware {learnware_id}'s {SPEC}"
+        path = self.market.root / ref.path
+        if path.is_file():
+            self.limits.check_bytes(path.stat().st_size, what)
+        data = self.market.organizer.read_stat_spec(ref)
+        try:
+            spec = RKMETableSpecification.from_json(data, limits=self.limits)
+        except SpecificationError as exc:
+            raise SpecificationError(f"{what}: {exc}") from exc
+        return self.store.put(ref.sha256, spec)
 
     def group(self, dim: int, gamma: float) -> Group | None:
         return self.groups.get((dim, gamma))

@@ -34,6 +34,18 @@ def inner_products(
     return gram, embedding_products(vectors, [user], gamma)[:, 0]
 
 
+def distinct(gram: np.ndarray, tolerance: float = 1e-9) -> list[int]:
+    """The candidates whose embedding differs from every earlier one's. Identical ones (a
+    package published twice) add nothing to a mixture and make the QP singular."""
+    diag = np.diag(gram)
+    keep: list[int] = []
+    for j, own in enumerate(diag):
+        gaps = diag[keep] + own - 2.0 * gram[keep, j]
+        if not (gaps <= tolerance * np.maximum(diag[keep], own)).any():
+            keep.append(j)
+    return keep
+
+
 def _solve(members: list[int], gram: np.ndarray, h: np.ndarray, self_user: float) -> Mixture:
     sub = np.ix_(members, members)
     weights = simplex_weights(gram[sub], h[members]) if len(members) > 1 else np.ones(1)
@@ -48,12 +60,13 @@ def greedy(
     """The anchor's greedy mixture: start from the best single, add the candidate that
     most reduces the residual, stop when the relative improvement is below
     ``min_improvement`` or ``max_size`` learnwares are in."""
-    singles = [_solve([j], gram, h, self_user) for j in range(len(h))]
+    candidates = distinct(gram)
+    singles = [_solve([j], gram, h, self_user) for j in candidates]
     best = min(singles, key=lambda m: m.residual)
-    while len(best.members) < min(max_size, len(h)):
+    while len(best.members) < min(max_size, len(candidates)):
         trials = [
             _solve([*best.members, j], gram, h, self_user)
-            for j in range(len(h))
+            for j in candidates
             if j not in best.members
         ]
         trial = min(trials, key=lambda m: m.residual)
@@ -68,7 +81,7 @@ def one_shot(
 ) -> Mixture:
     """Weights over all candidates at once; members below ``min_weight`` are dropped and
     the weights re-solved; at most ``max_size`` largest are kept."""
-    full = _solve(list(range(len(h))), gram, h, self_user)
+    full = _solve(distinct(gram), gram, h, self_user)
     ranked = sorted(zip(full.weights, full.members, strict=True), reverse=True)
     keep = [j for w, j in ranked[:max_size] if w >= min_weight] or [ranked[0][1]]
     return _solve(sorted(keep), gram, h, self_user)

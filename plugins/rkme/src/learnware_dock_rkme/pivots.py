@@ -20,6 +20,7 @@ import numpy as np
 
 from learnware_dock.interfaces import Backend
 from learnware_dock_rkme.index import Group
+from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.vectors import PivotSet, Vector, VectorStore
 
 PIVOTS = 32
@@ -52,9 +53,12 @@ def pick(group: Group, seed: int = 0) -> None:
     group.choose_pivots(PIVOTS, sample)
 
 
-def choose(store: VectorStore, key: tuple[int, float], backend: Backend) -> PivotSet:
-    """Choose and store a group's pivots and all its vectors' distances to them."""
-    shas = store.group_shas(key)
+def choose(
+    store: VectorStore, key: tuple[int, float], backend: Backend, limits: SpecLimits
+) -> PivotSet:
+    """Choose and store a group's pivots and all its vectors' distances to them (vectors
+    over ``limits`` are left out, as the index leaves them out)."""
+    shas = store.group_shas(key, limits)
     vectors = store.get_many(shas)
     group = Group(*key, backend=backend)
     group.append(shas, [vectors[sha] for sha in shas])
@@ -63,17 +67,21 @@ def choose(store: VectorStore, key: tuple[int, float], backend: Backend) -> Pivo
     return store.replace_pivots(key, len(group), group.pivots, dists)
 
 
-def maintain(store: VectorStore, key: tuple[int, float], backend: Backend) -> PivotSet | None:
+def maintain(
+    store: VectorStore, key: tuple[int, float], backend: Backend, limits: SpecLimits
+) -> PivotSet | None:
     """The group's current pivot set, re-chosen first if the policy says it is due."""
     current = store.pivot_set(key)
-    if due(current, store.count(key)):
-        current = choose(store, key, backend)
+    if due(current, store.count(key, limits)):
+        current = choose(store, key, backend, limits)
     return current
 
 
-def submit(store: VectorStore, sha: str, vector: Vector, backend: Backend) -> None:
+def submit(
+    store: VectorStore, sha: str, vector: Vector, backend: Backend, limits: SpecLimits
+) -> None:
     """At submission: keep the group's pivots up to date and store this vector's distances."""
-    current = maintain(store, vector.key, backend)
+    current = maintain(store, vector.key, backend, limits)
     if current is None or store.pivot_dists([sha], current.generation):
         return
     group = Group(*vector.key, backend=backend)

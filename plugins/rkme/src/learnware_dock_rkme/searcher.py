@@ -28,6 +28,7 @@ from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
 from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
 from learnware_dock_rkme.kernel import embedding_products, one_blas_thread, squared_mmd
+from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
 
@@ -99,11 +100,13 @@ class RKMESearcher(Searcher):
     def __init__(self, market: Market) -> None:
         super().__init__(market)
         self._index: RKMEIndex | None = None
+        #: queries over these are refused; stored specs over them are left out
+        self.limits = SpecLimits.from_env()
 
     @property
     def index(self) -> RKMEIndex:
         if self._index is None:
-            self._index = RKMEIndex(self.market, self.backend())
+            self._index = RKMEIndex(self.market, self.backend(), self.limits)
         return self._index
 
     def supports(self, user_info: UserInfo) -> bool:
@@ -140,12 +143,14 @@ class RKMESearcher(Searcher):
             ranking is unchanged. Used when at least PRUNE_MIN learnwares pass the
             filters; on markets whose RKMEs are all at similar distances the bounds skip
             little and a plain scan is as fast (see benchmarks/bench_search.py).
+        Raises :class:`SpecificationError` for a query over the :class:`SpecLimits`.
         """
         spec = user_info.stat_specs.get(SPEC)
         if not isinstance(spec, RKMETableSpecification):
             raise SearchError(f"the rkme searcher needs a {SPEC} in the user info")
         if mixture not in ("greedy", "oneshot", "none"):
             raise SearchError(f"mixture must be greedy, oneshot or none, not {mixture!r}")
+        self.limits.check_shape(len(spec.z), spec.dimension, f"the query's {SPEC}")
         semantic = self.market.searcher("semantic")
         assert isinstance(semantic, SemanticSearcher)
         allowed = {i for i, _ in semantic.candidates(user_info)[0]}
@@ -159,7 +164,12 @@ class RKMESearcher(Searcher):
         user = Vector.of(spec)
         selected = np.flatnonzero(rows)
         keep = max(limit, mixture_candidates)
-        if prune and group.pivots and len(selected) >= PRUNE_MIN:
+        if (
+            prune
+            and group.pivots
+            and len(selected) >= PRUNE_MIN
+            and not np.isnan(group.pivot_dist[selected]).any()
+        ):
             rows_scanned, approx = pruned_scan(group, user, selected, keep)
         else:
             rows_scanned, approx = selected, self._full_scan(group, user, selected)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from learnware_dock.errors import SpecificationError
 from learnware_dock.interfaces import StatSpecification
 from learnware_dock_rkme.kernel import gaussian_kernel, herd, simplex_weights
+from learnware_dock_rkme.limits import SpecLimits
 
 DEFAULT_GAMMA = 0.1
 DEFAULT_K = 100
@@ -144,6 +146,7 @@ class RKMETableSpecification(StatSpecification):
             QP for beta; much closer to the data at a few seconds' cost.
         progress: called as ``progress(done, total)`` during herding (and optimisation).
         Warns :class:`DegenerateKernelWarning` when gamma makes the kernel vanish.
+        Raises :class:`SpecificationError` for a K or d over the :class:`SpecLimits`.
         """
         if options:
             raise SpecificationError(f"unknown RKME options: {', '.join(sorted(options))}")
@@ -157,6 +160,7 @@ class RKMETableSpecification(StatSpecification):
         if not isinstance(gamma, int | float) or not gamma > 0:
             raise SpecificationError(f"gamma must be a positive number or 'median', not {gamma!r}")
         k = max(1, min(K, pool.shape[0]))
+        SpecLimits.from_env().check_shape(k, data.shape[1], f"the {cls.name}")
         gram = gaussian_kernel(pool, pool, gamma)
         check_kernel(gram, gamma)
         target = gram.mean(axis=1)  # kernel mean embedding evaluated at each pool point
@@ -200,13 +204,29 @@ class RKMETableSpecification(StatSpecification):
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
+    def load(cls, path: str | Path) -> Self:
+        """Read a JSON file; one over the :class:`SpecLimits` ``max_file_bytes`` (from the
+        environment) is refused before it is read."""
+        limits = SpecLimits.from_env()
+        try:
+            size = Path(path).stat().st_size
+        except OSError as exc:
+            raise SpecificationError(f"cannot read {cls.name} file {path}: {exc}") from exc
+        limits.check_bytes(size, f"{cls.name} file {Path(path).name}")
+        return super().load(path)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, limits: SpecLimits | None = None) -> Self:
+        """Rebuild and validate; the :class:`SpecLimits` (default: from the environment)
+        are checked on the JSON lists' lengths before any array is built."""
         missing = [k for k in ("z", "beta") if k not in data]  # as the anchor: gamma defaults
         if missing:
             raise SpecificationError(f"RKME JSON is missing {', '.join(missing)}")
         kind = data.get("type", cls.name)
         if kind != cls.name:
             raise SpecificationError(f"RKME JSON has type {kind!r}, expected {cls.name!r}")
+        limits = limits or SpecLimits.from_env()
+        limits.check_json(data["z"], data["beta"], f"the {cls.name}")
         try:
             z = np.asarray(data["z"], dtype=np.float64)
             beta = np.asarray(data["beta"], dtype=np.float64).reshape(-1)
@@ -218,6 +238,7 @@ class RKMETableSpecification(StatSpecification):
             raise SpecificationError(
                 f"RKME z must be K x d and beta K, got z {z.shape} and beta {beta.shape}"
             )
+        limits.check_shape(z.shape[0], z.shape[1], f"the {cls.name}")
         if not (np.isfinite(z).all() and np.isfinite(beta).all()):
             raise SpecificationError("RKME z and beta must be finite (found NaN or inf)")
         if not np.isfinite(gamma) or gamma <= 0:

@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from learnware_dock_rkme.kernel import gaussian_kernel
+from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.table import RKMETableSpecification
 
 _SCHEMA = """
@@ -72,6 +73,14 @@ class Vector:
         return int(self.z.shape[1]), self.gamma
 
 
+#: the rows within a :class:`SpecLimits` (parameters: max points, dimension, values)
+_FITS = "k <= ? AND dim <= ? AND k * dim <= ?"
+
+
+def _fits(limits: SpecLimits) -> list[int]:
+    return [limits.max_points, limits.max_dimension, limits.max_values]
+
+
 def _pivot_blobs(z: np.ndarray, beta: np.ndarray) -> tuple[bytes, bytes]:
     return z.astype(np.float64).tobytes(), beta.astype(np.float64).tobytes()
 
@@ -121,16 +130,29 @@ class VectorStore:
         )
         return vector
 
-    def group_shas(self, key: tuple[int, float]) -> list[str]:
-        """Every cached vector of a group (in a stable order)."""
-        rows = self.conn.execute(
-            "SELECT sha256 FROM vectors WHERE dim = ? AND gamma = ? ORDER BY sha256", key
-        )
+    def too_large(self, shas: Iterable[str], limits: SpecLimits) -> dict[str, tuple[int, int]]:
+        """The cached vectors among ``shas`` over ``limits``: sha -> (K, d), blobs unread."""
+        wanted = list(dict.fromkeys(shas))
+        found: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            rows = self.conn.execute(
+                f"SELECT sha256, k, dim FROM vectors WHERE NOT ({_FITS}) "
+                f"AND sha256 IN ({','.join('?' * len(part))})",
+                [*_fits(limits), *part],
+            )
+            found.update((sha, (int(k), int(dim))) for sha, k, dim in rows)
+        return found
+
+    def group_shas(self, key: tuple[int, float], limits: SpecLimits) -> list[str]:
+        """Every cached vector of a group within ``limits`` (in a stable order)."""
+        query = f"SELECT sha256 FROM vectors WHERE dim = ? AND gamma = ? AND {_FITS}"
+        rows = self.conn.execute(f"{query} ORDER BY sha256", [*key, *_fits(limits)])
         return [sha for (sha,) in rows]
 
-    def count(self, key: tuple[int, float]) -> int:
-        query = "SELECT count(*) FROM vectors WHERE dim = ? AND gamma = ?"
-        return int(self.conn.execute(query, key).fetchone()[0])
+    def count(self, key: tuple[int, float], limits: SpecLimits) -> int:
+        query = f"SELECT count(*) FROM vectors WHERE dim = ? AND gamma = ? AND {_FITS}"
+        return int(self.conn.execute(query, [*key, *_fits(limits)]).fetchone()[0])
 
     def pivot_set(self, key: tuple[int, float]) -> PivotSet | None:
         rows = self.conn.execute(
