@@ -392,3 +392,17 @@ def test_deep_semantic_dict_is_refused_without_storing(env: Env, tmp_path: Path)
     with pytest.raises(DockError, match=re.escape("nested more than 32 levels deep")):
         env.market.add(_valid_zip(tmp_path), spec)
     env.assert_clean()
+
+
+def test_a_deep_spec_file_loaded_directly_is_a_specification_error(tmp_path: Path) -> None:
+    from learnware_dock.errors import SpecificationError
+    from learnware_dock.testing import ToySpecification
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(SpecificationError, match="nested too deeply"):
+        ToySpecification.load(deep)
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"type": "x", "n": ' + "9" * 5000 + "}")
+    with pytest.raises(SpecificationError, match="cannot read"):
+        ToySpecification.load(huge)

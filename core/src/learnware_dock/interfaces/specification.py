@@ -89,7 +89,9 @@ class StatSpecification(ABC):
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError:
+            raise SpecificationError(f"{cls.name} file {path} is nested too deeply") from None
+        except (OSError, ValueError) as exc:  # bad UTF-8 or JSON, over-long integers
             raise SpecificationError(f"cannot read {cls.name} file {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise SpecificationError(f"{cls.name} file {path} must hold a JSON object")
