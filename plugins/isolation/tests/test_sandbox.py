@@ -293,3 +293,21 @@ def test_a_cached_environment_whose_installation_is_gone_is_rebuilt(
     assert again == env
     assert "is broken (the dock installation it links to is gone" in caplog.text
     assert all(Path(p).is_dir() for p in json.loads((env / MARKER).read_text())["host"])
+
+
+def test_cpu_seconds_are_limited(start: Start) -> None:
+    source = "class Model:\n    def predict(self, X):\n        while True:\n            pass\n"
+    model = start(source, cpu_limit=2, timeout=30)
+    with pytest.raises(ContainerError, match="killed by SIGXCPU: it used up its 2 CPU seconds"):
+        model.predict(np.zeros((1, 4)))
+
+
+def test_file_size_is_limited(start: Start) -> None:
+    source = (
+        "class Model:\n    def predict(self, X):\n"
+        "        with open('/tmp/big', 'wb') as fh:\n"
+        "            fh.write(b'x' * (3 << 20))\n"
+    )
+    model = start(source, file_size_limit=1 << 20)
+    with pytest.raises(ContainerError, match="File too large"):
+        model.predict(np.zeros((1, 4)))

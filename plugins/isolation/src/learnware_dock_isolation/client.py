@@ -392,6 +392,8 @@ class ProcessModel(ProtocolModel):
             return "still running"
         if self.sandboxed and code > 128:  # bwrap passes on the worker's death by signal
             code = 128 - code
+        if code == -signal.SIGXCPU:
+            return f"killed by SIGXCPU: it used up its {self.limits['cpu_limit']} CPU seconds"
         if code < 0:
             with contextlib.suppress(ValueError):
                 return f"killed by {signal.Signals(-code).name}"

@@ -91,8 +91,9 @@ def _confine(request: dict[str, Any]) -> None:
         ("file_size_limit", resource.RLIMIT_FSIZE),
     ):
         limit = request.get(key)
-        if limit:
-            resource.setrlimit(which, (limit, limit))
+        if limit:  # CPU: SIGXCPU at the limit, SIGKILL a second later if it is caught
+            hard = limit + 1 if which == resource.RLIMIT_CPU else limit
+            resource.setrlimit(which, (limit, hard))
     if request.get("network") is False:
         try:
             import ctypes
