@@ -88,11 +88,16 @@ class StatSpecification(ABC):
         """Read a JSON file written by :meth:`save` (or by the `learnware` package)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except RecursionError:
-            raise SpecificationError(f"{cls.name} file {path} is nested too deeply") from None
-        except (OSError, ValueError) as exc:  # bad UTF-8 or JSON, over-long integers
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise SpecificationError(f"cannot read {cls.name} file {path}: {exc}") from exc
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise SpecificationError(f"{cls.name} file {path.name} is nested too deeply") from None
+        except ValueError as exc:  # bad JSON, over-long integers
+            what = f"{cls.name} file {path.name}"
+            raise SpecificationError(f"{what} is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise SpecificationError(f"{cls.name} file {path} must hold a JSON object")
         try:
