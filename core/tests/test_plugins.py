@@ -15,6 +15,7 @@ from learnware_dock import hookspecs
 from learnware_dock import interfaces as itf
 from learnware_dock.config import DockConfig
 from learnware_dock.errors import PluginError, SemanticError
+from learnware_dock.market import Market
 from learnware_dock.plugins import (
     DEFAULT_PLUGINS,
     DockPluginManager,
@@ -87,10 +88,8 @@ def test_docstring_plugins_really_work(tmp_path: Path, plugin_manager: DockPlugi
         assert len(market) == 0
 
 
-def test_configure_is_historic() -> None:
+def test_configure_is_retired_and_never_called(tmp_path: Path) -> None:
     pm = get_plugin_manager()
-    config = DockConfig(Path("/tmp/x"), "x", {"k": 1})
-    pm.hook.dock_configure.call_historic(kwargs={"config": config})
     seen: list[DockConfig] = []
 
     class Late:
@@ -98,8 +97,10 @@ def test_configure_is_historic() -> None:
         def dock_configure(self, config: DockConfig) -> None:
             seen.append(config)
 
-    with register_plugin(pm, Late()):
-        assert seen == [config]
+    warns = pytest.warns(DeprecationWarning, match=r"retired.*config\.setting\(\)")
+    with warns, register_plugin(pm, Late()):
+        Market(tmp_path / "m", plugin_manager=pm).close()
+    assert seen == []
 
 
 def test_vocabulary_hook_extends_values(plugin_manager: DockPluginManager) -> None:
@@ -143,7 +144,7 @@ def test_installed_template_plugin_loads_through_real_metadata() -> None:
 # -- broken plugins, through faked (on-disk) distribution metadata -------------------------
 def fake_distribution(root: Path, dist: str, module: str, source: str) -> None:
     (root / f"{module}.py").write_text(textwrap.dedent(source))
-    info = root / f"{dist}-1.0.dist-info"
+    info = root / f"{dist.replace('-', '_')}-1.0.dist-info"  # as wheels name it
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(f"[learnware_dock.plugins]\n{module} = {module}\n")
@@ -182,7 +183,7 @@ def test_spec_mismatch_raises_naming_the_distribution(fake_site: Path) -> None:
     from learnware_dock import hookimpl
 
     @hookimpl
-    def dock_configure(cfg):
+    def dock_learnware_added(mkt):
         pass
     """
     fake_distribution(fake_site, "fakeplug-mismatch", "fakeplug_mismatch", source)
@@ -242,11 +243,32 @@ def test_duplicate_names_raise_naming_both_classes() -> None:
     assert "DOCK_DISABLE_PLUGINS" in message
 
 
-def test_missing_name_lists_installed_and_suggests_a_distribution() -> None:
-    with pytest.raises(
-        PluginError, match=r"no searcher named 'x'; installed: same; install learnware-dock-x"
-    ):
+def test_missing_name_lists_installed_names_and_a_close_match() -> None:
+    with pytest.raises(PluginError) as info:
         Registry("searcher", [SearcherA]).get("x")
+    assert str(info.value) == (
+        "no searcher named 'x'; installed: same; "
+        "install the plugin that provides it (`dock plugins` lists them)"
+    )
+    with pytest.raises(PluginError, match=r"installed: same; did you mean 'same'\?"):
+        Registry("searcher", [SearcherA]).get("sane")
+
+
+def test_missing_name_lists_plugins_not_loaded_from_their_metadata(
+    fake_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_distribution(fake_site, "fakeplug-off", "fakeplug_off", "")
+    fake_distribution(fake_site, "fakeplug-broken", "fakeplug_broken", "import no_such_module_x\n")
+    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "isolation,fakeplug_off,defaults.semantic")
+    with pytest.raises(PluginError) as info:
+        Components(get_plugin_manager()).searchers.get("x")
+    message = str(info.value)
+    assert message.startswith("no searcher named 'x'; installed: ")
+    assert "semantic" not in message.split("; ")[1]
+    assert "fakeplug_off (fakeplug-off 1.0, disabled)" in message
+    assert "fakeplug_broken (fakeplug-broken 1.0, failed)" in message
+    assert "defaults.semantic (built-in, disabled)" in message
+    assert "learnware-dock-x" not in message and "`dock plugins`" in message
 
 
 def test_registered_classes_must_subclass_the_interface_and_have_a_name() -> None:
@@ -272,4 +294,3 @@ def test_lazy_exports_import_on_first_use() -> None:
         getter("missing")
     with pytest.raises(AttributeError, match="nothing"):
         getter("nothing")  # json has no such name: the import's own error
-

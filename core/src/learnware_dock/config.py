@@ -1,14 +1,71 @@
-"""Where markets live and what configuration a market is opened with."""
+"""Where markets live, and plugin settings read from the environment.
+
+Configuration has one channel: environment variables. A plugin reads each of its numeric
+settings with :func:`setting`, which parses and validates it and names the variable and
+the bad value in a :class:`DockError`::
+
+    timeout = setting("DOCK_STAT_CHECK_TIMEOUT", float, default=60.0, minimum=0.1)
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from learnware_dock.errors import DockError
+
 DEFAULT_MARKET = "default"
+
+Number = TypeVar("Number", int, float)
+
+
+def _expected(kind: type[Any], minimum: float | None, maximum: float | None) -> str:
+    noun = "an integer" if kind is int else "a finite number"
+    if minimum is not None and maximum is not None:
+        return f"{noun} from {minimum} to {maximum}"
+    if minimum is not None:
+        return f"{noun} >= {minimum}"
+    return f"{noun} <= {maximum}" if maximum is not None else noun
+
+
+def setting(
+    name: str,
+    kind: type[Number],
+    *,
+    default: Number,
+    minimum: Number | None = None,
+    maximum: Number | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Number:
+    """``$name`` parsed as ``kind`` (``int`` or ``float``), within ``minimum`` and
+    ``maximum`` (inclusive); ``default`` when it is unset or blank.
+
+    ``environ`` defaults to :data:`os.environ`. A value that does not parse, is not finite
+    or is out of range raises a :class:`DockError` naming the variable, what it must be
+    and the value.
+    """
+    if kind not in (int, float):
+        raise TypeError(f"setting {name}: kind must be int or float, not {kind!r}")
+    text = (os.environ if environ is None else environ).get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if (
+        value is None
+        or not math.isfinite(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
+        raise DockError(f"${name} must be {_expected(kind, minimum, maximum)}, not {text!r}")
+    return value
 
 
 def dock_home() -> Path:
@@ -48,7 +105,8 @@ def resolve_market_root(market: str | os.PathLike[str] | None) -> Path:
 
 @attrs.frozen
 class DockConfig:
-    """What ``dock_configure`` receives: the market's folder, name and free-form options."""
+    """The argument type of the retired, never called ``dock_configure`` hook (kept so its
+    spec stays typed). Use :func:`setting` instead."""
 
     root: Path
     name: str

@@ -3,7 +3,15 @@
 
 Registration hooks return one class or a list of classes; each class has a unique
 ``name: ClassVar[str]``. The kernel collects them into name -> class registries
-(see :mod:`learnware_dock.registry`). Hooks evolve only by adding arguments.
+(see :mod:`learnware_dock.registry`). Hooks evolve only by adding arguments; a hook is
+retired with ``warn_on_impl``.
+
+The built-in defaults (:data:`learnware_dock.plugins.DEFAULT_PLUGINS`) are ``trylast``,
+which only puts their classes last; it does not let a plugin override one: a second class
+with a default's name is a :class:`PluginError`. To replace a default, disable it
+(``DOCK_DISABLE_PLUGINS=defaults.semantic``, or ``pm.set_blocked("defaults.semantic")``)
+and register a class with its name. Plugins read their settings from the environment
+with :func:`learnware_dock.config.setting`.
 """
 
 from __future__ import annotations
@@ -90,13 +98,16 @@ def dock_register_vocabulary() -> Mapping[str, Sequence[str]]:
     """
 
 
-@hookspec(historic=True)
+@hookspec(
+    historic=True,
+    warn_on_impl=DeprecationWarning(
+        "dock_configure is retired and will be removed: read plugin settings from the "
+        "environment with learnware_dock.config.setting()"
+    ),
+)
 def dock_configure(config: DockConfig) -> None:
-    """Called once when a market is opened, with its configuration.
-
-    Historic: plugins registered later still receive the call. Plugins may read
-    ``config.options`` and keep what they need; they must not block.
-    """
+    """Retired, never called (nothing implemented it; implementing it warns): plugins read
+    their settings with :func:`learnware_dock.config.setting`."""
 
 
 @hookspec

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from learnware_dock.checking import check_archive, run_checkers, stat_spec_files
-from learnware_dock.config import DockConfig, resolve_market_root
+from learnware_dock.config import resolve_market_root
 from learnware_dock.domain import CheckReport, Learnware, SearchResult, Status, UserInfo
 from learnware_dock.errors import CheckError, SearchError
 from learnware_dock.interfaces import (
@@ -49,14 +49,11 @@ class Market:
         organizer: str = "sqlite",
         create: bool = True,
         plugin_manager: DockPluginManager | None = None,
-        options: Mapping[str, Any] | None = None,
     ) -> None:
         self.root = Path(root)
         self.pm = plugin_manager or get_plugin_manager()
         self.components = Components(self.pm)
         self.organizer = self.components.organizers.get(organizer)(self.root, create=create)
-        config = DockConfig(self.root, self.root.name, dict(options or {}))
-        self.pm.hook.dock_configure.call_historic(kwargs={"config": config})
         self._searchers: dict[str, Searcher] = {}
 
     @classmethod

@@ -3,7 +3,9 @@
 Switches (environment variables):
 
 * ``DOCK_DISABLE_PLUGINS``: comma-separated plugin names not to load (built-ins included,
-  e.g. ``defaults.inprocess``).
+  e.g. ``defaults.inprocess``). This is how a default is replaced: disable it and install
+  a plugin registering a class of the same name (``pm.set_blocked(name)`` does the same
+  for one manager).
 * ``DOCK_LOAD_PLUGINS``: comma-separated entry-point names; when set, only these
   installed plugins load (``""`` loads none). Built-ins are unaffected.
 * ``DOCK_STRICT_PLUGINS=1``: a plugin that fails to import raises instead of being skipped.
@@ -28,7 +30,9 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "learnware_dock.plugins"
 
-#: Built-in plugins, registered after installed ones; their hooks are ``trylast``.
+#: Built-in plugins, registered after installed ones. Their hooks are ``trylast``, which
+#: only lists their classes last: a plugin registering a class with a default's name is a
+#: duplicate (:class:`PluginError`) unless that default is disabled or blocked.
 DEFAULT_PLUGINS: dict[str, str] = {
     "defaults.sqlite": "learnware_dock.defaults.sqlite",
     "defaults.semantic": "learnware_dock.defaults.semantic",
@@ -145,6 +149,11 @@ def get_plugin_manager(*, load_entrypoints: bool = True) -> DockPluginManager:
 
 
 def list_plugins(pm: DockPluginManager | None = None) -> list[PluginInfo]:
-    """Every plugin the manager knows of, loaded or not, installed ones first."""
+    """Every plugin the manager knows of, loaded or not, installed ones first; a plugin
+    blocked with ``pm.set_blocked`` after loading shows as disabled."""
     pm = pm or get_plugin_manager()
-    return sorted(pm.infos.values(), key=lambda i: (i.source != "entrypoint", i.name))
+    infos = (
+        attrs.evolve(i, status="disabled", hooks=()) if pm.is_blocked(i.name) else i
+        for i in pm.infos.values()
+    )
+    return sorted(infos, key=lambda i: (i.source != "entrypoint", i.name))

@@ -1,11 +1,13 @@
 """Name -> class registries built from the registration hooks.
 
 A name that is not registered, or registered twice, is a :class:`PluginError` that says
-which classes and modules are involved and what to install or block.
+which classes are involved, which installed plugins are not loaded (from their
+entry-point metadata), and what to enable or block.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -13,6 +15,7 @@ import pluggy
 
 from learnware_dock import interfaces as itf
 from learnware_dock.errors import PluginError
+from learnware_dock.plugins import DockPluginManager, PluginInfo, list_plugins
 
 T = TypeVar("T")
 
@@ -32,11 +35,23 @@ def _qualname(cls: type[Any]) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-class Registry(Generic[T]):
-    """An immutable name -> class mapping for one component kind."""
+def _describe(info: PluginInfo) -> str:
+    where = f"{info.distribution} {info.version}" if info.distribution else "built-in"
+    return f"{info.name} ({where}, {info.status})"
 
-    def __init__(self, kind: str, classes: Sequence[type[T]]) -> None:
+
+class Registry(Generic[T]):
+    """An immutable name -> class mapping for one component kind.
+
+    ``not_loaded`` describes the plugins that are installed but disabled or failed; a
+    missing name's error lists them, since one of them may provide it.
+    """
+
+    def __init__(
+        self, kind: str, classes: Sequence[type[T]], *, not_loaded: Sequence[str] = ()
+    ) -> None:
         self.kind = kind
+        self.not_loaded = tuple(not_loaded)
         self._classes: dict[str, type[T]] = {}
         interface = KINDS[kind][1] if kind in KINDS else object
         for cls in classes:
@@ -65,19 +80,28 @@ class Registry(Generic[T]):
             if result is None:
                 continue
             flat.extend(result if isinstance(result, list | tuple) else [result])
-        return cls(kind, flat)
+        infos = list_plugins(pm) if isinstance(pm, DockPluginManager) else []
+        return cls(kind, flat, not_loaded=[_describe(i) for i in infos if i.status != "loaded"])
 
     def get(self, name: str) -> type[T]:
-        """Return the class registered as ``name``, or raise a helpful :class:`PluginError`."""
+        """Return the class registered as ``name``, or raise a :class:`PluginError` listing
+        the installed names, a close match and the plugins that are not loaded."""
         try:
             return self._classes[name]
         except KeyError:
-            installed = ", ".join(sorted(self._classes)) or "none"
-            raise PluginError(
-                f"no {self.kind} named {name!r}; installed: {installed}; "
-                f"install learnware-dock-{name.lower()} to get it (if it is installed, "
-                "check DOCK_DISABLE_PLUGINS / DOCK_LOAD_PLUGINS and `dock plugins`)"
-            ) from None
+            pass
+        message = f"no {self.kind} named {name!r}; installed: {', '.join(self.names()) or 'none'}"
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        if self.not_loaded:
+            message += (
+                f"; not loaded: {', '.join(self.not_loaded)} (see DOCK_DISABLE_PLUGINS, "
+                "DOCK_LOAD_PLUGINS and `dock plugins`)"
+            )
+        else:
+            message += "; install the plugin that provides it (`dock plugins` lists them)"
+        raise PluginError(message)
 
     __getitem__ = get
 

@@ -440,17 +440,6 @@ class SQLiteOrganizer(Organizer):
             raise StoreError(f"semantic query failed: {exc}") from exc
         return [(format_id(r[0]), r[1]) for r in rows]
 
-    def texts(
-        self, filters: Mapping[str, Sequence[str]] | None = None, ids: Sequence[str] | None = None
-    ) -> dict[str, tuple[str, str]]:
-        where, params = where_sql(filters or {}, ids)
-        sql = f"SELECT l.id, l.name, l.description, l.io_text FROM learnwares l WHERE 1{where}"
-        try:
-            rows = self.db.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"text query failed: {exc}") from exc
-        return {format_id(i): (n, f"{d}\n{t}" if t else d) for i, n, d, t in rows}
-
     def spec_refs(self, type_name: str) -> dict[str, StatSpecRef]:
         rows = self.db.execute(
             "SELECT learnware_id, type, file, sha256, path FROM stat_specs WHERE type = ?",
@@ -462,7 +451,7 @@ class SQLiteOrganizer(Organizer):
         """The full-text index's vocabulary (porter-stemmed words)."""
         return [r[0] for r in self.db.execute("SELECT term FROM learnwares_terms")]
 
-    def read_stat_spec(self, ref: Any) -> dict[str, Any]:
+    def read_stat_spec(self, ref: StatSpecRef) -> dict[str, Any]:
         path = self.root / ref.path
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

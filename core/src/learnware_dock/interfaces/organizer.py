@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from learnware_dock.domain import CheckReport, Learnware, Status
+from learnware_dock.domain import CheckReport, Learnware, StatSpecRef, Status
 from learnware_dock.semantic import SemanticSpec
 
 
@@ -94,11 +94,6 @@ class Organizer(ABC):
                 ]
                 return [(i, None) for i in hits[:limit]]
 
-            def texts(self, filters=None, ids=None):
-                found = {i for i, _ in self.find(filters or {}, ids=ids)}
-                return {i: (lw.name, lw.semantic_spec.text()) for i, lw in self.rows.items()
-                        if i in found}
-
             def terms(self):
                 return sorted({w for lw in self.rows.values()
                                for w in lw.semantic_spec.text().lower().split()})
@@ -154,22 +149,15 @@ class Organizer(ABC):
         """Ids matching every filter (and ``text``), best first, with the raw text rank."""
 
     @abstractmethod
-    def texts(
-        self, filters: Mapping[str, Sequence[str]] | None = None, ids: Sequence[str] | None = None
-    ) -> dict[str, tuple[str, str]]:
-        """``id -> (name, other free text)`` of the learnwares matching ``filters``/``ids``
-        (for scoring text matches and fuzzy matching when ``find`` has no text hit)."""
-
-    @abstractmethod
     def terms(self) -> builtins.list[str]:
         """Distinct words of the free-text index, as ``find`` matches them (for example
         stemmed); searchers correct misspelled query words against them."""
 
     @abstractmethod
-    def read_stat_spec(self, ref: Any) -> dict[str, Any]:
+    def read_stat_spec(self, ref: StatSpecRef) -> dict[str, Any]:
         """The stored JSON content of a learnware's statistical spec."""
 
-    def spec_refs(self, type_name: str) -> dict[str, Any]:
+    def spec_refs(self, type_name: str) -> dict[str, StatSpecRef]:
         """``id -> StatSpecRef`` of every learnware with a spec of ``type_name`` (for
         statistical indexes; organizers should answer without building learnwares)."""
         found = ((lw.id, lw.stat_spec_ref(type_name)) for lw in self.list())

@@ -10,12 +10,12 @@ output's length, shape and finiteness. Passing makes the learnware USABLE.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import numpy as np
 
+from learnware_dock.config import setting
 from learnware_dock.domain import CheckResult, Status
 from learnware_dock.errors import DockError
 from learnware_dock.interfaces import Checker, Submission
@@ -98,7 +98,7 @@ class StatChecker(Checker):
 
     def check(self, submission: Submission) -> CheckResult:
         semantic = submission.semantic_spec
-        timeout = float(os.environ.get("DOCK_STAT_CHECK_TIMEOUT", "60"))
+        timeout = setting("DOCK_STAT_CHECK_TIMEOUT", float, default=60.0, minimum=0.1)
         try:
             cls = submission.components.containers.get(self.container)
             model = cls().load(submission.root, submission.manifest, timeout=timeout)
