@@ -272,6 +272,14 @@ def test_tutorial_runs(tmp_path: Path) -> None:
     assert "RecentSearcher" in switches
 
 
+def test_the_searcher_uses_the_public_prefilter() -> None:
+    blocks = parse(TUTORIAL.read_text(encoding="utf-8"))
+    sources = [b.body for b in blocks if b.kind == "file" and (b.path or "").endswith(".py")]
+    assert sources and not any("learnware_dock.defaults" in body for body in sources)
+    recent = next(b.body for b in blocks if b.path == "src/learnware_dock_recent/recent.py")
+    assert "self.market.semantic_matches(user_info)" in recent
+
+
 def test_excerpts_match_the_repository() -> None:
     excerpts = [b for b in parse(TUTORIAL.read_text(encoding="utf-8")) if b.kind == "excerpt"]
     assert excerpts

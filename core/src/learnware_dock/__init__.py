@@ -25,6 +25,7 @@ from learnware_dock.errors import (
 from learnware_dock.hookspecs import hookimpl
 from learnware_dock.market import Market
 from learnware_dock.plugins import get_plugin_manager, list_plugins
+from learnware_dock.prefilter import SemanticMatches
 from learnware_dock.semantic import IOSpec, SemanticSpec, Vocabulary
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "SearchError",
     "SearchResult",
     "SemanticError",
+    "SemanticMatches",
     "SemanticSpec",
     "SingleMatch",
     "SpecificationError",

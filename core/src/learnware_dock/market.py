@@ -23,6 +23,7 @@ from learnware_dock.interfaces import (
 )
 from learnware_dock.package.reader import extracted
 from learnware_dock.plugins import DockPluginManager, get_plugin_manager
+from learnware_dock.prefilter import FUZZY_CUTOFF, SemanticMatches, semantic_matches
 from learnware_dock.registry import Components
 from learnware_dock.semantic import SemanticSpec
 
@@ -209,6 +210,18 @@ class Market:
         if name not in self._searchers:
             self._searchers[name] = self.components.searchers.get(name)(self)
         return self._searchers[name]
+
+    def semantic_matches(
+        self, query: UserInfo | SemanticLike, *, fuzzy_cutoff: float = FUZZY_CUTOFF
+    ) -> SemanticMatches:
+        """The learnwares that pass the query's semantic filters and free text, best first.
+
+        The pre-filter of every searcher (the ``semantic`` searcher pages and scores these;
+        statistical ones rank them), through the organizer alone, so it works whichever
+        searchers are installed. Rules: :mod:`learnware_dock.prefilter`.
+        """
+        info = query if isinstance(query, UserInfo) else UserInfo(semantic_spec=as_semantic(query))
+        return semantic_matches(self.organizer, info, fuzzy_cutoff=fuzzy_cutoff)
 
     def search(
         self,

@@ -1,9 +1,9 @@
 """The ``rkme`` searcher: semantic filters first, then exact squared-MMD ranking.
 
 Distances are squared MMDs between the user's RKME and each learnware's, over the
-learnwares that pass the semantic filters (the built-in ``semantic`` searcher's rules)
-and share the user's feature dimension and gamma. A batched float32 scan (the compute
-backend) ranks everyone; the best few are re-ranked in float64.
+learnwares that pass the semantic filters (:meth:`Market.semantic_matches`, whichever
+searchers are installed) and share the user's feature dimension and gamma. A batched
+float32 scan (the compute backend) ranks everyone; the best few are re-ranked in float64.
 
 Score (absolute, in [0, 1], comparable across queries and markets)::
 
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from learnware_dock.defaults.semantic_search import SemanticSearcher
 from learnware_dock.domain import MixtureMatch, SearchResult, SingleMatch, UserInfo
 from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend, Searcher
@@ -151,9 +150,7 @@ class RKMESearcher(Searcher):
         if mixture not in ("greedy", "oneshot", "none"):
             raise SearchError(f"mixture must be greedy, oneshot or none, not {mixture!r}")
         self.limits.check_shape(len(spec.z), spec.dimension, f"the query's {SPEC}")
-        semantic = self.market.searcher("semantic")
-        assert isinstance(semantic, SemanticSearcher)
-        allowed = {i for i, _ in semantic.candidates(user_info)[0]}
+        allowed = set(self.market.semantic_matches(user_info).ids)
         self.index.sync()
         group = self.index.group(spec.dimension, spec.gamma)
         rows = (
