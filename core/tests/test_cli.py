@@ -5,14 +5,34 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
+import attrs
+import cattrs
 import numpy as np
 import pytest
 
 from learnware_dock.cli import main
+from learnware_dock.domain import (
+    CheckReport,
+    CheckResult,
+    Learnware,
+    MixtureMatch,
+    SearchResult,
+    SingleMatch,
+    StatSpecRef,
+    Status,
+    UserInfo,
+    converter,
+    structure_user_info,
+)
 from learnware_dock.errors import StoreError
-from learnware_dock.testing import build_package, table_semantic_spec
+from learnware_dock.market import Market
+from learnware_dock.testing import ToySpecification, build_package, table_semantic_spec
+
+T = TypeVar("T")
 
 TOY_ONLY = "learnware_dock.testing"
 
@@ -50,9 +70,10 @@ def test_pack_add_list_show_search_rm(cli_env: Path, capsys: pytest.CaptureFixtu
     code, out, _ = run(
         capsys, "pack", str(cli_env / "lw"), "-o", str(cli_env / "packed.zip"), "--json"
     )
-    assert code == 0 and json.loads(out)["status_name"] == "NONUSABLE"
+    assert code == 0 and json.loads(out)["status"] == "NONUSABLE"
     code, out, _ = run(capsys, "add", str(cli_env / "packed.zip"), "-s", str(semantic), "--json")
-    assert code == 0 and json.loads(out)["id"] == "00000001"
+    added = json.loads(out)
+    assert code == 0 and (added["id"], added["status"]) == ("00000001", "NONUSABLE")
     code, out, _ = run(
         capsys,
         "add",
@@ -83,9 +104,15 @@ def test_pack_add_list_show_search_rm(cli_env: Path, capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "list")
     assert code == 0 and "cli model" in out
     code, out, _ = run(capsys, "show", "00000002", "--json")
-    assert json.loads(out)["semantic_spec"]["Task"]["Values"] == ["Regression"]
+    shown = json.loads(out)
+    assert shown["semantic_spec"]["Task"]["Values"] == ["Regression"]
+    with Market.open(str(cli_env / "market")) as market:  # the converter's shape, by name
+        assert converter.structure(shown, Learnware) == market.get("00000002")
+        assert shown["status"] == "NONUSABLE" and shown["report"]["status"] == "NONUSABLE"
     code, out, _ = run(capsys, "search", "--task", "Classification", "--json")
-    assert [s["name"] for s in json.loads(out)["singles"]] == ["cli model"]
+    found = json.loads(out)
+    assert [s["learnware"]["name"] for s in found["singles"]] == ["cli model"]
+    assert converter.structure(found, SearchResult).singles[0].learnware.id == "00000001"
     code, out, _ = run(capsys, "search", "--name", "flags")
     assert code == 0 and "flags model" in out
     code, out, _ = run(capsys, "rm", "00000001")
@@ -99,8 +126,9 @@ def test_check_exits_nonzero_for_invalid(cli_env: Path, capsys: pytest.CaptureFi
     zipped = build_package(cli_env / "lw", X, (X[:, 0] > 0).astype(int))
     code, out, _ = run(capsys, "check", str(zipped), "--name", "x", "--data", "Video", "--json")
     report = json.loads(out)
-    assert code == 1 and report["status_name"] == "INVALID"
+    assert code == 1 and report["status"] == "INVALID" and set(report) == {"status", "results"}
     assert report["results"][0]["checker"] == "semantic"
+    assert report["results"][0]["status"] == "INVALID"
     assert "missing required key 'Task'" in report["results"][0]["message"]
     assert not (cli_env / "market").exists()  # checking touches no market
 
@@ -212,5 +240,89 @@ def test_an_alias_bomb_in_environment_yml_fails_the_package_check(
     code, out, _ = run(capsys, "check", str(archive), "-s", str(semantic), "--json")
     report = json.loads(out)
     package = next(r for r in report["results"] if r["checker"] == "package")
-    assert code == 1 and report["status_name"] == "INVALID", package
+    assert code == 1 and report["status"] == "INVALID", package
     assert "environment.yml is not safe, valid YAML" in package["message"]
+
+
+# -- one JSON shape per domain object (the converter's, which every --json prints) ------------
+def _report() -> CheckReport:
+    return CheckReport(
+        Status.USABLE,
+        (CheckResult("package", Status.NONUSABLE, "ok", 0.25), CheckResult("stat", Status.USABLE)),
+    )
+
+
+def _learnware(number: int) -> Learnware:
+    when = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    return Learnware(
+        id=f"{number:08d}",
+        semantic_spec=table_semantic_spec(f"model {number}"),
+        status=Status.USABLE,
+        sha256="ab" * 32,
+        package_path=Path(f"/markets/m/blobs/{number}.zip"),
+        stat_specs=(StatSpecRef("ToySpecification", "toy.json", "cd" * 32, "specs/cd.json"),),
+        version=2,
+        created=when,
+        updated=when,
+        report=_report(),
+    )
+
+
+def _via_json(obj: object, cls: type[T]) -> T:
+    return converter.structure(json.loads(json.dumps(converter.unstructure(obj))), cls)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        StatSpecRef("ToySpecification", "toy.json", "cd" * 32, "specs/cd.json"),
+        CheckResult("stat", Status.INVALID, "the model failed", 1.5),
+        _report(),
+        CheckReport(Status.INVALID),
+        _learnware(1),
+        attrs.evolve(_learnware(2), stat_specs=(), created=None, updated=None, report=None),
+        SingleMatch(_learnware(1), 0.75, 0.125),
+        MixtureMatch((_learnware(1), _learnware(2)), (0.25, 0.75), 0.5),
+        SearchResult(
+            (SingleMatch(_learnware(1), 0.75), SingleMatch(_learnware(2), 0.5, 2.0)),
+            (MixtureMatch((_learnware(1), _learnware(2)), (0.25, 0.75), 0.5, 0.01),),
+            "rkme",
+            7,
+        ),
+        SearchResult(),
+    ],
+    ids=lambda obj: type(obj).__name__,
+)
+def test_domain_objects_round_trip_through_json(obj: object) -> None:
+    assert _via_json(obj, type(obj)) == obj
+
+
+def test_json_names_statuses_and_a_learnware_carries_its_name() -> None:
+    data = converter.unstructure(_learnware(3))
+    assert (data["id"], data["name"], data["status"]) == ("00000003", "model 3", "USABLE")
+    assert [r["status"] for r in data["report"]["results"]] == ["NONUSABLE", "USABLE"]
+    assert data["created"] == "2024-05-01T12:30:15.123456+00:00"
+    assert data["package_path"] == "/markets/m/blobs/3.zip"
+    # reports stored by earlier versions hold the `learnware` package's integers
+    assert converter.structure({"status": 1, "results": []}, CheckReport).status is Status.USABLE
+    with pytest.raises(cattrs.ClassValidationError):
+        converter.structure({"status": "BROKEN", "results": []}, CheckReport)
+
+
+def test_user_info_round_trips_with_its_statistical_specs() -> None:
+    spec = ToySpecification.generate(np.arange(12.0).reshape(4, 3))
+    info = UserInfo(
+        semantic_spec=table_semantic_spec("wanted"),
+        stat_specs={"ToySpecification": spec},
+        learnware_ids=["00000001", "00000003"],
+    )
+    data = json.loads(json.dumps(converter.unstructure(info)))
+    assert set(data) == {"semantic_spec", "stat_specs", "learnware_ids"}
+    back = structure_user_info(data, lambda name, raw: ToySpecification.from_json(raw))
+    assert (back.semantic_spec, back.learnware_ids) == (info.semantic_spec, info.learnware_ids)
+    assert converter.unstructure(back) == data
+    assert _via_json(UserInfo(learnware_ids=["00000002"]), UserInfo) == UserInfo(
+        learnware_ids=["00000002"]
+    )
+    with pytest.raises(TypeError, match="structure_user_info"):
+        converter.structure(data, UserInfo)  # the specs need a loader

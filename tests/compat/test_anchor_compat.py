@@ -271,7 +271,7 @@ def dock_written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads(proc.stdout)["status_name"] == "NONUSABLE"
+    assert json.loads(proc.stdout)["status"] == "NONUSABLE"
 
     shaped = write_folder(
         out / "shaped",

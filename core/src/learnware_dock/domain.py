@@ -1,15 +1,21 @@
-"""Domain objects (attrs) and the cattrs converter that turns them into JSON-ready data."""
+"""Domain objects (attrs) and the one cattrs converter that turns them into JSON and back.
+
+Every JSON view of a domain object (the CLI's ``--json``, the server's API, its client)
+is :data:`converter`'s: statuses by name (``"USABLE"``), paths as strings, dates in ISO
+8601, semantic specs in the `learnware` dict format, statistical specs as their JSON.
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
+import cattrs.gen
 
 from learnware_dock.semantic import SemanticSpec
 
@@ -18,7 +24,8 @@ if TYPE_CHECKING:
 
 
 class Status(enum.IntEnum):
-    """Check outcome, with the `learnware` package's values."""
+    """Check outcome; JSON names it (``"USABLE"``). The values are the `learnware`
+    package's (-1/0/1), for the store and the `learnware`-compatible layers only."""
 
     INVALID = -1  # rejected: nothing is stored
     NONUSABLE = 0  # stored; the model has not passed a model-running check
@@ -80,13 +87,17 @@ class Learnware:
         return next((ref for ref in self.stat_specs if ref.type == type_name), None)
 
 
+def _ids(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class UserInfo:
     """What a user searches with: a (partial) semantic spec, statistical specs, filters."""
 
     semantic_spec: SemanticSpec = attrs.field(factory=SemanticSpec)
     stat_specs: Mapping[str, StatSpecification] = attrs.field(factory=dict)
-    learnware_ids: Sequence[str] | None = None
+    learnware_ids: Sequence[str] | None = attrs.field(default=None, converter=_ids)
 
 
 @attrs.frozen
@@ -121,6 +132,39 @@ class SearchResult:
         return len(self.singles)
 
 
+#: rebuilds a statistical spec from its type name and JSON (e.g. through the registry)
+SpecLoader = Callable[[str, Mapping[str, Any]], "StatSpecification"]
+
+
+def structure_user_info(data: Mapping[str, Any], load: SpecLoader) -> UserInfo:
+    """A :class:`UserInfo` from its JSON; ``load`` rebuilds each statistical spec.
+
+    Errors are the semantic spec's and ``load``'s own (not wrapped by cattrs)."""
+    ids, specs = data.get("learnware_ids"), data.get("stat_specs") or {}
+    return UserInfo(
+        semantic_spec=SemanticSpec.from_dict(data.get("semantic_spec") or {}),
+        stat_specs={name: load(name, spec) for name, spec in specs.items()},
+        learnware_ids=None if ids is None else [str(i) for i in ids],
+    )
+
+
+def _no_loader(name: str, data: Mapping[str, Any]) -> StatSpecification:
+    raise TypeError(f"structure a UserInfo with {name} through structure_user_info(data, load)")
+
+
+def _structure_status(value: Any, _: Any) -> Status:
+    """By name; an int is read too, as reports stored by older versions hold them."""
+    if isinstance(value, str):
+        try:
+            return Status[value]
+        except KeyError:
+            names = ", ".join(Status.__members__)
+            raise ValueError(f"unknown status {value!r}; one of {names}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Status(value)
+    raise ValueError(f"a status is a name ({', '.join(Status.__members__)}), not {value!r}")
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook(SemanticSpec, lambda s: s.to_dict())
@@ -129,19 +173,32 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Path, lambda v, _: Path(v))
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     conv.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
-    conv.register_unstructure_hook(Status, int)
-    conv.register_structure_hook(Status, lambda v, _: Status(v))
+    conv.register_unstructure_hook(Status, lambda s: s.name)
+    conv.register_structure_hook(Status, _structure_status)
+
+    fields = cattrs.gen.make_dict_unstructure_fn(Learnware, conv)
+
+    def unstructure_learnware(lw: Learnware) -> dict[str, Any]:
+        data = fields(lw)  # with its derived name (ignored when structured)
+        return {"id": data.pop("id"), "name": lw.name, **data}
 
     def unstructure_user_info(info: UserInfo) -> dict[str, Any]:
+        ids = info.learnware_ids
         return {
             "semantic_spec": info.semantic_spec.to_dict(),
             "stat_specs": {name: spec.to_json() for name, spec in info.stat_specs.items()},
-            "learnware_ids": None if info.learnware_ids is None else list(info.learnware_ids),
+            "learnware_ids": None if ids is None else list(ids),
         }
 
+    conv.register_unstructure_hook(Learnware, unstructure_learnware)
+    # by predicate: registering the class would resolve its TYPE_CHECKING-only hints
     conv.register_unstructure_hook_func(lambda t: t is UserInfo, unstructure_user_info)
+    conv.register_structure_hook_func(
+        lambda t: t is UserInfo, lambda d, _: structure_user_info(d, _no_loader)
+    )
     return conv
 
 
-#: Converts every domain object to JSON-ready builtins and back.
+#: Converts every domain object to JSON-ready builtins and back (:class:`UserInfo` with
+#: statistical specs: :func:`structure_user_info`).
 converter = _make_converter()

@@ -19,7 +19,7 @@ from learnware_dock.testing import table_semantic_spec
 from learnware_dock_rkme import RKMETableSpecification
 from learnware_dock_server.client import DockClient
 from learnware_dock_server.codes import ForbiddenError
-from learnware_dock_server.compat import LearnwareClient
+from learnware_dock_server.compat import STATUS_CODES, LearnwareClient
 from learnware_dock_server.state import ServerState
 
 
@@ -140,6 +140,24 @@ def test_streamed_oversize_upload_is_refused(live: LiveServer, auth: dict[str, s
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
 
 
+class AnchorUserInfo:
+    """The `learnware` package's ``BaseUserInfo`` as compat reads it; its spec only saves."""
+
+    def __init__(self, specs: dict[str, RKMETableSpecification]) -> None:
+        self.stat_info = {name: SavesOnly(spec) for name, spec in specs.items()}
+
+    def get_semantic_spec(self) -> dict[str, object]:
+        return {}
+
+
+class SavesOnly:
+    def __init__(self, spec: RKMETableSpecification) -> None:
+        self.spec = spec
+
+    def save(self, path: str) -> None:
+        self.spec.save(path)
+
+
 def test_learnware_client_compat(
     live: LiveServer, token: str, make_package: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -158,6 +176,9 @@ def test_learnware_client_compat(
     assert found["single"]["learnware_ids"] == [learnware_id]
     assert found["single"]["semantic_specifications"][0]["Name"]["Values"] == "alpha"
     assert 0 < found["single"]["matching"][0] <= 1
+    anchor_style = client.search_learnware(AnchorUserInfo({"RKMETableSpecification": query}))
+    assert anchor_style["single"] == found["single"]
+    assert STATUS_CODES == {"INVALID": -1, "NONUSABLE": 0, "USABLE": 1}
     path = client.download_learnware(learnware_id, str(tmp_path / "got.zip"))
     assert Path(path).stat().st_size > 0
     model = client.load_learnware(learnware_id=learnware_id, runnable_option="normal")

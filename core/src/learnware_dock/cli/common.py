@@ -17,7 +17,6 @@ import typer
 from learnware_dock.errors import DockError
 
 if TYPE_CHECKING:
-    from learnware_dock.domain import Learnware, SearchResult
     from learnware_dock.market import Market
     from learnware_dock.semantic import SemanticSpec
 
@@ -48,7 +47,10 @@ def make_console() -> Any:
 
 
 def emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    """Print ``data`` as JSON; domain objects inside it in the converter's one shape."""
+    from learnware_dock.domain import converter
+
+    sys.stdout.write(json.dumps(converter.unstructure(data), indent=2, default=str) + "\n")
 
 
 def open_market(market: str | None, create: bool = True) -> Market:
@@ -75,38 +77,6 @@ def semantic_spec(semantic: Path | None, fields: dict[str, Any]) -> SemanticSpec
         if fields.get(f"{key}_dim"):
             kwargs[key] = IOSpec(fields[f"{key}_dim"])
     return SemanticSpec(**kwargs)
-
-
-def learnware_json(lw: Learnware) -> dict[str, Any]:
-    from learnware_dock.domain import converter
-
-    data: dict[str, Any] = converter.unstructure(lw)
-    return data
-
-
-def result_json(result: SearchResult) -> dict[str, Any]:
-    return {
-        "searcher": result.searcher,
-        "total": result.total,
-        "singles": [
-            {
-                "id": m.learnware.id,
-                "name": m.learnware.name,
-                "score": m.score,
-                "distance": m.distance,
-            }
-            for m in result.singles
-        ],
-        "mixtures": [
-            {
-                "ids": [lw.id for lw in m.learnwares],
-                "weights": list(m.weights),
-                "score": m.score,
-                "distance": m.distance,
-            }
-            for m in result.mixtures
-        ],
-    }
 
 
 Name = Annotated[str | None, typer.Option(help="Name (for search: free text).")]

@@ -16,7 +16,6 @@ from learnware_dock.cli.common import (
     load_stat_spec,
     make_console,
     open_market,
-    result_json,
     semantic_flags,
     semantic_spec,
 )
@@ -56,7 +55,7 @@ def search(
         info = UserInfo(semantic_spec=spec, stat_specs=stat_specs, learnware_ids=learnware_id)
         result = m.search(info, searcher=searcher, **options)
     if json_out:
-        emit(result_json(result))
+        emit(result)
         return
     print_result(result)
 

@@ -13,7 +13,6 @@ from learnware_dock.cli.common import (
     SemanticFile,
     app,
     emit,
-    learnware_json,
     make_console,
     open_market,
     semantic_flags,
@@ -69,23 +68,16 @@ def pack(
     json_out: JsonOpt = False,
 ) -> None:
     """Zip a learnware folder and validate it (package checker; semantic too with -s)."""
+    from learnware_dock.domain import converter
     from learnware_dock.packing import pack_folder
 
     spec = semantic_spec(semantic, {}) if semantic else None
     report = pack_folder(folder, output, spec)
     if json_out:
-        emit({"output": str(output), **_report_json(report)})
+        emit({"output": str(output), **converter.unstructure(report)})
     else:
         _print_report(report)
         make_console().print(f"wrote [bold]{output}[/]")
-
-
-def _report_json(report: Any) -> dict[str, Any]:
-    from learnware_dock.domain import converter
-
-    data: dict[str, Any] = converter.unstructure(report)
-    data["status_name"] = report.status.name
-    return data
 
 
 def _print_report(report: Any) -> None:
@@ -115,7 +107,7 @@ def check(
     spec = semantic_spec(semantic, fields or {})
     report = check_archive(package, spec, Components(get_plugin_manager()))
     if json_out:
-        emit(_report_json(report))
+        emit(report)
     else:
         _print_report(report)
     if report.status.name == "INVALID":
@@ -136,7 +128,7 @@ def add(
     with open_market(market) as m:
         lw = m.add(package, spec)
     if json_out:
-        emit(learnware_json(lw))
+        emit(lw)
     else:
         make_console().print(f"added [bold]{lw.id}[/] ({lw.name}): {lw.status.name}")
 
@@ -160,7 +152,7 @@ def list_(
     with open_market(market, create=False) as m:
         rows = m.list(wanted, limit=limit)
     if json_out:
-        emit([learnware_json(lw) for lw in rows])
+        emit(rows)
         return
     from rich.table import Table
 
@@ -188,13 +180,14 @@ def show(
     """Show one learnware: semantic spec, status, check report, files."""
     with open_market(market, create=False) as m:
         lw = m.get(learnware_id)
-    data = learnware_json(lw)
     if json_out:
-        emit(data)
+        emit(lw)
         return
     from rich.pretty import Pretty
 
-    make_console().print(Pretty(data))
+    from learnware_dock.domain import converter
+
+    make_console().print(Pretty(converter.unstructure(lw)))
 
 
 @app.command("rm")

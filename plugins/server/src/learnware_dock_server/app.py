@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from learnware_dock.domain import Learnware, Status, UserInfo
+from learnware_dock.domain import Learnware, Status, structure_user_info
 from learnware_dock.errors import PackageError, SpecificationError, UnknownLearnwareError
 from learnware_dock.market import Market
 from learnware_dock.package.manifest import Manifest
@@ -341,9 +341,9 @@ def add_routes(app: FastAPI) -> None:
     @app.post("/search", response_model=models.SearchOut, tags=["search"], responses=ERRORS)
     async def search(body: models.SearchIn, work: Work, _: Reader) -> models.SearchOut:
         def run(market: Market) -> models.SearchOut:
-            info = UserInfo(
-                semantic_spec=parse_semantic(body.semantic_spec, work, full=False),
-                stat_specs={k: _stat_spec(market, k, v) for k, v in body.stat_specs.items()},
+            info = structure_user_info(
+                body.model_dump(include={"semantic_spec", "stat_specs", "learnware_ids"}),
+                lambda name, data: _stat_spec(market, name, data),
             )
             result = market.search(info, searcher=body.searcher, limit=body.page * body.per_page)
             return models.search_out(result, body.page, body.per_page)
@@ -356,7 +356,7 @@ def _query_spec(text: str | None, values: dict[str, str | None]) -> SemanticSpec
     return SemanticSpec(name=text or None, **kwargs)
 
 
-def _stat_spec(market: Market, type_name: str, data: dict[str, Any]) -> Any:
+def _stat_spec(market: Market, type_name: str, data: Mapping[str, Any]) -> Any:
     cls = market.components.specifications.get(type_name)
     try:
         return cls.from_json(data)

@@ -21,20 +21,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import attrs
 import httpx
 
 from learnware_dock.config import cache_home
-from learnware_dock.domain import (
-    CheckReport,
-    Learnware,
-    MixtureMatch,
-    SearchResult,
-    SingleMatch,
-    StatSpecRef,
-    Status,
-    UserInfo,
-    converter,
-)
+from learnware_dock.domain import CheckReport, Learnware, SearchResult, Status, UserInfo, converter
 from learnware_dock.errors import CheckError, DockError, StoreError, UnknownLearnwareError
 from learnware_dock.interfaces import LoadedModel
 from learnware_dock.package.reader import sha256_file
@@ -96,24 +87,14 @@ class DockClient:
         return self._request(method, path, **kwargs).json()
 
     # -- conversions ----------------------------------------------------------------------------
+    def _local(self, lw: Learnware) -> Learnware:
+        """A learnware from the server, its package where :meth:`download` puts it."""
+        return attrs.evolve(lw, package_path=self.cache / f"{lw.sha256}.zip")
+
     def _learnware(self, data: Mapping[str, Any]) -> Learnware:
         if data["status"] not in Status.__members__:
             raise DockError(f"learnware {data['id']} is {data['status']}: {data['message']}")
-        report = data.get("report")
-        return Learnware(
-            id=data["id"],
-            semantic_spec=SemanticSpec.from_dict(data["semantic_spec"]),
-            status=Status[data["status"]],
-            sha256=data["sha256"],
-            package_path=self.cache / f"{data['sha256']}.zip",
-            stat_specs=tuple(
-                StatSpecRef(s["type"], s["file"], s["sha256"], "") for s in data["stat_specs"]
-            ),
-            version=data["version"],
-            created=_date(data.get("created")),
-            updated=_date(data.get("updated")),
-            report=None if report is None else _report(report),
-        )
+        return self._local(converter.structure(data, Learnware))
 
     @staticmethod
     def _semantic(spec: SemanticLike) -> dict[str, Any]:
@@ -138,7 +119,9 @@ class DockClient:
             if data["status"] in ("INVALID", "FAILED"):
                 raise CheckError(
                     f"learnware {learnware_id} was rejected: {data['message']}",
-                    None if data.get("report") is None else _report(data["report"]),
+                    None
+                    if data.get("report") is None
+                    else converter.structure(data["report"], CheckReport),
                 )
             if data["status"] != "pending":
                 return self._learnware(data)
@@ -235,31 +218,25 @@ class DockClient:
     ) -> SearchResult:
         """Search like ``Market.search``; the best ``limit`` singles and the mixture."""
         info = query if isinstance(query, UserInfo) else UserInfo(semantic_spec=_spec(query))
-        body = {
-            "semantic_spec": info.semantic_spec.to_dict(),
-            "stat_specs": {name: spec.to_json() for name, spec in info.stat_specs.items()},
-            "searcher": searcher,
-            "page": 1,
-            "per_page": max(1, min(limit, 100)),
-        }
-        data = self._json("POST", "/search", json=body)
-        return SearchResult(
-            singles=tuple(
-                SingleMatch(self._learnware(m["learnware"]), m["score"], m["distance"])
-                for m in data["singles"]
-            ),
+        data = self.search_page(info, searcher=searcher, per_page=max(1, min(limit, 100)))
+        result = converter.structure(data, SearchResult)
+        local = self._local
+        return attrs.evolve(
+            result,
+            singles=tuple(attrs.evolve(m, learnware=local(m.learnware)) for m in result.singles),
             mixtures=tuple(
-                MixtureMatch(
-                    tuple(self._learnware(lw) for lw in m["learnwares"]),
-                    tuple(m["weights"]),
-                    m["score"],
-                    m["distance"],
-                )
-                for m in data["mixtures"]
+                attrs.evolve(m, learnwares=tuple(map(local, m.learnwares))) for m in result.mixtures
             ),
-            searcher=data["searcher"],
-            total=data["total"],
         )
+
+    def search_page(
+        self, info: UserInfo, *, searcher: str | None = None, page: int = 1, per_page: int = 10
+    ) -> dict[str, Any]:
+        """The server's JSON answer to one page of a search (the converter's shape)."""
+        query = {"searcher": searcher, "page": page, "per_page": per_page}
+        body = {**converter.unstructure(info), **query}
+        data: dict[str, Any] = self._json("POST", "/search", json=body)
+        return data
 
     def download(self, learnware: Learnware | str, dest: str | Path | None = None) -> Path:
         """The package zip, fetched once into the cache (checked against its SHA-256);
@@ -327,12 +304,6 @@ def _spec(spec: SemanticLike) -> SemanticSpec:
     return spec if isinstance(spec, SemanticSpec) else SemanticSpec.from_dict(spec)
 
 
-def _date(value: str | None) -> Any:
-    from datetime import datetime
-
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _raise_for(response: httpx.Response) -> None:
     """The dock exception an error response stands for (nothing on success)."""
     if response.is_success:
@@ -343,14 +314,3 @@ def _raise_for(response: httpx.Response) -> None:
     except (ValueError, KeyError, TypeError):
         code, message = f"http_{response.status_code}", response.text[:300]
     raise error_class(code, response.status_code)(f"{message} [{code}]")
-
-
-def _report(data: Mapping[str, Any]) -> CheckReport:
-    """A report as the server sends it (status names) back as the domain object."""
-    return converter.structure(
-        {
-            "status": Status[data["status"]],
-            "results": [{**r, "status": Status[r["status"]]} for r in data["results"]],
-        },
-        CheckReport,
-    )

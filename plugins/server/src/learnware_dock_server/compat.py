@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from learnware_dock.domain import UserInfo
+from learnware_dock.domain import Status, UserInfo
 from learnware_dock.errors import DockError
-from learnware_dock.interfaces import LoadedModel
+from learnware_dock.interfaces import LoadedModel, StatSpecification
 from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server.client import DockClient
 
@@ -28,17 +29,52 @@ RUNNABLE: dict[str | None, str | None] = {
 }
 
 
-def _stat_json(spec: Any) -> dict[str, Any]:
-    """A statistical spec's JSON, from a dock spec (``to_json``) or a `learnware` one
-    (``save``)."""
-    if hasattr(spec, "to_json"):
-        data: dict[str, Any] = spec.to_json()
-        return data
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "spec.json"
-        spec.save(str(path))
-        loaded: dict[str, Any] = json.loads(path.read_text())
-        return loaded
+#: the `learnware` package's status integers (its checkers' ``*_LEARNWARE``), by name
+STATUS_CODES: dict[str, int] = {s.name: s.value for s in Status}
+
+
+class _Saved(StatSpecification):
+    """A `learnware` package's statistical spec, carried as the JSON its ``save`` writes
+    (only to be sent: it cannot be generated, compared or rebuilt here)."""
+
+    name = "learnware"
+
+    def __init__(self, spec: Any) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "spec.json"
+            spec.save(str(path))
+            self.data: dict[str, Any] = json.loads(path.read_text())
+
+    @classmethod
+    def generate(cls, X: Any, **options: Any) -> Self:
+        raise NotImplementedError
+
+    @property
+    def dimension(self) -> int | None:
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        raise NotImplementedError
+
+    def dist(self, other: Self) -> float:
+        raise NotImplementedError
+
+
+def _user_info(user_info: Any) -> UserInfo:
+    """A dock :class:`UserInfo` as it is, or one from a `learnware` ``BaseUserInfo`` (its
+    ``get_semantic_spec()`` and ``stat_info``)."""
+    if isinstance(user_info, UserInfo):
+        return user_info
+    stats = {
+        name: spec if isinstance(spec, StatSpecification) else _Saved(spec)
+        for name, spec in dict(user_info.stat_info).items()
+    }
+    semantic = SemanticSpec.from_dict(user_info.get_semantic_spec() or {})
+    return UserInfo(semantic_spec=semantic, stat_specs=stats)
 
 
 class LearnwareClient:
@@ -85,17 +121,8 @@ class LearnwareClient:
     ) -> dict[str, Any]:
         """``user_info``: a dock :class:`UserInfo` or the `learnware` package's
         ``BaseUserInfo`` (its ``get_semantic_spec()`` and ``stat_info``)."""
-        if isinstance(user_info, UserInfo):
-            semantic, stats = user_info.semantic_spec.to_dict(), dict(user_info.stat_specs)
-        else:
-            semantic, stats = user_info.get_semantic_spec(), dict(user_info.stat_info)
-        body = {
-            "semantic_spec": SemanticSpec.from_dict(semantic or {}).to_dict(),
-            "stat_specs": {name: _stat_json(spec) for name, spec in stats.items()},
-            "page": page_index + 1,
-            "per_page": page_size,
-        }
-        data = self.client._json("POST", "/search", json=body)
+        info = _user_info(user_info)
+        data = self.client.search_page(info, page=page_index + 1, per_page=page_size)
         mixture = data["mixtures"][0] if data["mixtures"] else None
         return {
             "single": {

@@ -1,20 +1,25 @@
-"""The HTTP edge: pydantic models of requests and responses, built from the attrs domain
-objects (through the core's cattrs converter) and nowhere else."""
+"""The HTTP edge: pydantic models of requests and responses. Each domain object's JSON is
+the core's cattrs converter's (statuses by name), validated here, never built by hand."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+import attrs
+from pydantic import BaseModel, Field, field_serializer
 
-from learnware_dock.domain import Learnware, SearchResult, Status, converter
+from learnware_dock.domain import CheckReport, Learnware, SearchResult, converter
 from learnware_dock.plugins import PluginInfo
 from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server.redact import sanitize
-from learnware_dock_server.state import Upload
+from learnware_dock_server.state import PENDING, Upload
 
-StatusName = Literal["pending", "USABLE", "NONUSABLE", "INVALID", "FAILED"]
+#: a check's outcome: the names of :class:`learnware_dock.domain.Status`
+StatusName = Literal["INVALID", "NONUSABLE", "USABLE"]
+#: a learnware's or an upload's: a check outcome, still checking, or crashed in the server
+UploadStatus = Literal["pending", "INVALID", "NONUSABLE", "USABLE", "FAILED"]
 
 
 class ErrorBody(BaseModel):
@@ -28,13 +33,13 @@ class ErrorOut(BaseModel):
 
 class CheckResultOut(BaseModel):
     checker: str
-    status: str
+    status: StatusName
     message: str = ""
     seconds: float = 0.0
 
 
 class ReportOut(BaseModel):
-    status: str
+    status: StatusName
     results: list[CheckResultOut] = []
 
 
@@ -42,23 +47,30 @@ class StatSpecOut(BaseModel):
     type: str
     file: str
     sha256: str
+    path: str = Field("", description="Where the market keeps it, relative to its folder.")
 
 
 class LearnwareOut(BaseModel):
-    """A stored learnware, or an upload whose checks are pending or failed."""
+    """The converter's JSON of a stored learnware (its ``package_path``: the API path of
+    its package) plus ``message`` and ``owner``; or an upload, pending or failed."""
 
     id: str
-    status: StatusName
     name: str = ""
     semantic_spec: dict[str, Any] = {}
-    stat_specs: list[StatSpecOut] = []
+    status: UploadStatus
     sha256: str | None = None
+    package_path: str | None = None
+    stat_specs: list[StatSpecOut] = []
     version: int | None = None
     created: datetime | None = None
     updated: datetime | None = None
     report: ReportOut | None = None
     message: str = ""
     owner: str | None = None
+
+    @field_serializer("created", "updated")
+    def _iso(self, value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()  # as the converter writes it
 
 
 class LearnwarePage(BaseModel):
@@ -70,15 +82,18 @@ class LearnwarePage(BaseModel):
 
 class Accepted(BaseModel):
     id: str
-    status: StatusName = "pending"
+    status: Literal["pending"] = "pending"
 
 
 class SearchIn(BaseModel):
-    """A search: a (partial) semantic spec in the `learnware` dict format, and statistical
-    specs by type name (e.g. ``{"RKMETableSpecification": <its JSON>}``)."""
+    """A search: the converter's JSON of a ``UserInfo`` (a partial semantic spec in the
+    `learnware` dict format, statistical specs by type name, e.g.
+    ``{"RKMETableSpecification": <its JSON>}``, and optionally the ids to search among),
+    plus the searcher and the page."""
 
     semantic_spec: dict[str, Any] = {}
     stat_specs: dict[str, dict[str, Any]] = {}
+    learnware_ids: list[str] | None = Field(None, description="Only these learnwares.")
     searcher: str | None = Field(None, description="Searcher name; default: the best one.")
     page: int = Field(1, ge=1, le=10_000)
     per_page: int = Field(10, ge=1, le=100)
@@ -122,91 +137,70 @@ class HealthOut(BaseModel):
     version: str
 
 
-def status_name(value: int) -> StatusName:
-    return Status(value).name  # type: ignore[return-value]
-
-
 def _text(message: str, full: bool) -> str:
     return message if full else sanitize(message)
 
 
-def _report(data: Any, full: bool = False) -> ReportOut | None:
-    """A stored report; its messages sanitised unless ``full`` (the owner's view)."""
-    if not data:
-        return None
-    return ReportOut(
-        status=status_name(data["status"]),
-        results=[
-            CheckResultOut(
-                **{
-                    **r,
-                    "status": status_name(r["status"]),
-                    "message": _text(r.get("message", ""), full),
-                }
-            )
-            for r in data["results"]
-        ],
+def _redacted(report: CheckReport | None, full: bool) -> CheckReport | None:
+    """``report`` with its messages sanitised unless ``full`` (the owner's view)."""
+    if report is None or full:
+        return report
+    results = tuple(attrs.evolve(r, message=sanitize(r.message)) for r in report.results)
+    return attrs.evolve(report, results=results)
+
+
+def api_view(lw: Learnware, *, full: bool = False) -> Learnware:
+    """``lw`` as the API shows it: its package at its API path, report maybe sanitised."""
+    return attrs.evolve(
+        lw, package_path=Path(f"/learnwares/{lw.id}/package"), report=_redacted(lw.report, full)
     )
 
 
 def learnware_out(lw: Learnware, owner: str | None = None, *, full: bool = False) -> LearnwareOut:
     """The public view of a stored learnware (``full``: its owner's)."""
-    data = converter.unstructure(lw)
-    return LearnwareOut(
-        id=lw.id,
-        status=status_name(lw.status),
-        name=lw.name,
-        semantic_spec=data["semantic_spec"],
-        stat_specs=[StatSpecOut(type=r.type, file=r.file, sha256=r.sha256) for r in lw.stat_specs],
-        sha256=lw.sha256,
-        version=lw.version,
-        created=lw.created,
-        updated=lw.updated,
-        report=_report(data["report"], full),
-        owner=owner,
-    )
+    data = converter.unstructure(api_view(lw, full=full))
+    return LearnwareOut.model_validate({**data, "owner": owner})
 
 
 def upload_out(upload: Upload, *, full: bool = False) -> LearnwareOut:
     """An upload not (yet) in the market: pending, rejected (INVALID) or FAILED; its
     report and message sanitised unless ``full``."""
-    status: StatusName = {"pending": "pending", "invalid": "INVALID"}.get(  # type: ignore[assignment]
-        upload.state, "FAILED"
-    )
     semantic = upload.semantic or {}  # written by the server from a parsed SemanticSpec
-    return LearnwareOut(
-        id=upload.id,
-        status=status,
-        name=SemanticSpec.from_dict(semantic).name or "",
-        semantic_spec=semantic,
-        created=upload.created,
-        updated=upload.finished,
-        report=_report(upload.report, full),
-        message=_text(upload.message, full),
-        owner=upload.owner,
+    report = None
+    if upload.report is not None:  # written by the worker through the converter
+        report = _redacted(converter.structure(upload.report, CheckReport), full)
+    return LearnwareOut.model_validate(
+        {
+            "id": upload.id,
+            "name": SemanticSpec.from_dict(semantic).name or "",
+            "semantic_spec": semantic,
+            "status": upload.state if upload.state == PENDING else upload.state.upper(),
+            "created": upload.created,
+            "updated": upload.finished,
+            "report": converter.unstructure(report),
+            "message": _text(upload.message, full),
+            "owner": upload.owner,
+        }
     )
 
 
 def search_out(result: SearchResult, page: int, per_page: int) -> SearchOut:
+    """The converter's JSON of ``result`` (learnwares as :func:`api_view` shows them),
+    its singles cut to ``page``, plus the page."""
     start = (page - 1) * per_page
-    return SearchOut(
-        searcher=result.searcher,
-        total=result.total,
-        page=page,
-        per_page=per_page,
-        singles=[
-            SingleOut(learnware=learnware_out(m.learnware), score=m.score, distance=m.distance)
+    shown = attrs.evolve(
+        result,
+        singles=tuple(
+            attrs.evolve(m, learnware=api_view(m.learnware))
             for m in result.singles[start : start + per_page]
-        ],
-        mixtures=[
-            MixtureOut(
-                learnwares=[learnware_out(lw) for lw in m.learnwares],
-                weights=list(m.weights),
-                score=m.score,
-                distance=m.distance,
-            )
+        ),
+        mixtures=tuple(
+            attrs.evolve(m, learnwares=tuple(api_view(lw) for lw in m.learnwares))
             for m in result.mixtures
-        ],
+        ),
+    )
+    return SearchOut.model_validate(
+        {**converter.unstructure(shown), "page": page, "per_page": per_page}
     )
 
 

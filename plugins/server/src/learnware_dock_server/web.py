@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from learnware_dock.domain import Status
 from learnware_dock.errors import DockError
 from learnware_dock_server import models
 from learnware_dock_server.app import FILTER_KEYS
@@ -33,7 +34,8 @@ from learnware_dock_server.worker import Workers
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.trim_blocks = TEMPLATES.env.lstrip_blocks = True
-STATUSES = ("USABLE", "NONUSABLE")
+#: the statuses of stored learnwares
+STATUSES = (Status.USABLE.name, Status.NONUSABLE.name)
 TOKEN_COOKIE = "dock_token"
 MAX_PAGE = 100_000
 
