@@ -50,16 +50,21 @@ def test_bench_index_quick(tmp_path: Path) -> None:
     stdout, results = run_quick("bench_index.py", tmp_path)
     assert "first search (index loaded from vector cache)" in stdout
     assert results["n"] == 200
-    assert results["first_s"] > 0
+    assert set(results) == {"n", "open_s", "first_s", "warm_s", "json_s"}  # the report's rows
 
 
 def test_bench_containers_quick(tmp_path: Path) -> None:
     stdout, results = run_quick("bench_containers.py", tmp_path)
     assert "per-call process" in stdout and "goal warm round trip" in stdout
-    assert results["predict_1"]["ours_s"] > 0 and results["env_cold_s"] > 0
+    steps = {"env_cold_s", "env_warm_s", "worker_start_s", "predict_1", "predict_10000"}
+    assert steps <= set(results)  # every step measured (its timing is not asserted)
+    assert set(results["predict_1"]) == set(results["predict_10000"]) == {"ours_s", "baseline_s"}
     assert "sandbox cost" in stdout
     cost = results["sandbox"]
-    assert "unavailable" in cost or cost["worker_start"]["sandboxed"] > 0
+    pairs = {"sandboxed", "unsandboxed"}
+    assert set(cost) == {"unavailable"} or all(
+        set(cost[step]) == pairs for step in ("worker_start", "predict_1", "predict_10000")
+    )
 
 
 def test_image_mnist_protocol_quick(tmp_path: Path) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
-from rich.console import Console
 
 from learnware_dock import Status
-from learnware_dock.demo import LEARNWARES, run_demo
+from learnware_dock.demo import LEARNWARES
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = [ROOT / "core", *sorted(p.parent for p in ROOT.glob("plugins/*/pyproject.toml"))]
@@ -47,38 +47,60 @@ def test_distribution_layout(dist: Path) -> None:
         assert "def test_plugin_is_installed" in tests
 
 
-def test_demo_builds_and_searches_a_market(tmp_path: Path) -> None:
-    console = Console(record=True, width=120)
-    market = run_demo(str(tmp_path / "demo"), console=console)
-    with market:
-        assert len(market) == len(LEARNWARES)
-        assert all(lw.status is Status.USABLE for lw in market.list())  # the stat checker ran
-        assert all([r.type for r in lw.stat_specs] == ["RKMETableSpecification"] for lw in market)
-    text = console.export_text()
-    assert "search: Scenario = Financial (2 found)" in text
-    assert "digits 1-3-5-7-9 forest" in text
-    statistical = text.split("statistical search: a user with digits one and seven")[1]
-    first_row = next(line for line in statistical.splitlines() if line.startswith("│ 1 "))
-    assert "digits 1-3-5-7-9 forest" in first_row
-    assert "mixture 1: score" in statistical
-    reused = statistical.split("reusing the mixture on the user's data")[1]
-    accuracies = {
-        name: float(line.split("│")[2])
-        for line in reused.splitlines()
-        for name in ("top-1 single", "averaging, weighted", "job selector")
-        if line.startswith(f"│ {name}")
-    }
-    assert len(accuracies) == 3 and min(accuracies.values()) > 0.9, accuracies
-
-
-def test_dock_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dock_demo_json_builds_and_searches_a_market(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dock demo --json`: its JSON, and what its searches and reuse found, read as objects
+    (spies on the demo's own calls), not from the glyphs of rich's tables. Its JSON holds
+    only the market and the learnwares' ids."""
     import json
 
+    from learnware_dock import Market, demo
     from learnware_dock.cli import main
 
+    searches: list[tuple[Any, Any]] = []
+    real_search = Market.search
+
+    def search(self: Market, user_info: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_search(self, user_info, *args, **kwargs)
+        searches.append((user_info, result))
+        return result
+
+    reused: dict[str, Any] = {}
+    real_reuse, real_predictions = demo.reuse, demo.reuse_predictions
+
+    def reuse(market: Market, result: Any, X: Any, y: Any, console: Any) -> None:
+        reused.update(result=result, y=y)
+        real_reuse(market, result, X, y, console)
+
+    def predictions(market: Market, result: Any, X: Any) -> dict[str, Any]:
+        reused["predictions"] = real_predictions(market, result, X)
+        return reused["predictions"]
+
+    monkeypatch.setattr(Market, "search", search)
+    monkeypatch.setattr(demo, "reuse", reuse)
+    monkeypatch.setattr(demo, "reuse_predictions", predictions)
     assert main(["demo", "--market", str(tmp_path / "d"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["learnwares"] == [f"{n:08d}" for n in range(1, len(LEARNWARES) + 1)]
+    with Market(data["market"]) as market:
+        assert len(market) == len(LEARNWARES)
+        assert all(lw.status is Status.USABLE for lw in market.list())  # the stat checker ran
+        assert all([r.type for r in lw.stat_specs] == ["RKMETableSpecification"] for lw in market)
+    financial = [
+        result.total
+        for user, result in searches
+        if user.semantic_spec is not None and user.semantic_spec.scenario == ("Financial",)
+    ]
+    assert financial == [2]
+    statistical = reused["result"]  # the search with the RKME of the user's ones and sevens
+    assert statistical.singles[0].learnware.name == "digits 1-3-5-7-9 forest"
+    assert statistical.mixtures
+    accuracies = {
+        name: float((predicted == reused["y"]).mean())
+        for name, predicted in reused["predictions"].items()
+    }
+    assert len(accuracies) == 3 and min(accuracies.values()) > 0.9, accuracies
 
 
 def test_plugin_packages_stay_lazy() -> None:

@@ -16,15 +16,14 @@ from learnware_dock.plugins import get_plugin_manager
 from learnware_dock.registry import Components
 from learnware_dock.testing import build_package, table_semantic_spec
 
-RNG = np.random.default_rng(3)
-
 
 @pytest.fixture
 def stored(
     tmp_path: Path, toy_market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Market, str, np.ndarray]:
+    rng = np.random.default_rng(3)
     monkeypatch.setenv("DOCK_CACHE", str(tmp_path / "cache"))
-    X = np.vstack([RNG.normal(0, 1, (40, 3)), RNG.normal(4, 1, (40, 3))])
+    X = np.vstack([rng.normal(0, 1, (40, 3)), rng.normal(4, 1, (40, 3))])
     y = np.repeat([0, 1], 40)
     lw = toy_market.add(build_package(tmp_path / "pkg", X, y), table_semantic_spec(dimension=3))
     return toy_market, lw.id, X

@@ -22,8 +22,7 @@ from learnware_dock.errors import PluginError
 from learnware_dock.package import Manifest, extracted
 from learnware_dock.testing import ToySpecification, build_package, table_semantic_spec
 
-RNG = np.random.default_rng(0)
-X = RNG.normal(size=(60, 4))
+X = np.random.default_rng(0).normal(size=(60, 4))  # fixed data, drawn once
 Y = (X[:, 0] > 0).astype(int)
 
 
@@ -70,7 +69,6 @@ def test_check_reports_each_checker_without_storing(toy_market: Market, package:
     report = toy_market.check(package, table_semantic_spec())
     assert report.status is Status.NONUSABLE
     assert [r.checker for r in report.results][:2] == ["semantic", "package"]
-    assert all(r.seconds >= 0 for r in report.results)
     assert len(toy_market) == 0
 
 
@@ -179,7 +177,7 @@ def test_search_errors(shop: Market) -> None:
 def test_search_result_unstructures_to_json(shop: Market) -> None:
     data = converter.unstructure(shop.search(SemanticSpec(name="credit")))
     assert data["singles"][0]["learnware"]["semantic_spec"]["Name"]["Values"] == "credit risk"
-    assert data["singles"][0]["learnware"]["status"] == 0
+    assert data["singles"][0]["learnware"]["status"] == "NONUSABLE"
 
 
 def test_inprocess_container_runs_a_trusted_package(toy_market: Market, package: Path) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -170,13 +173,83 @@ class Model(BaseModel):
     np.testing.assert_array_equal(model.predict(np.ones((2, 4))), [4.0, 4.0])
 
 
-def test_worker_has_no_network_where_the_os_allows(start: Start) -> None:
-    model = start(ECHO)
-    if model.info["interfaces"] != ["lo"]:
-        pytest.skip(f"no network namespace here (interfaces: {model.info['interfaces']})")
-    assert model.info["interfaces"] == ["lo"]
-    networked = start(ECHO, network=True)
-    assert networked.info["interfaces"] != ["lo"]
+DIAL = """
+import socket
+import numpy as np
+
+PORT = {port}
+
+class Model:
+    def predict(self, X):
+        # 1.0: connected to the test's listener on the host's 127.0.0.1; else -errno
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        try:
+            sock.connect(("127.0.0.1", PORT))
+            sock.sendall(b"from the worker")
+        except OSError as exc:
+            return np.array([-float(exc.errno or 1)])
+        finally:
+            sock.close()
+        return np.array([1.0])
+"""
+
+
+@contextlib.contextmanager
+def host_listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP listener on the host's 127.0.0.1: its port, and what each accepted peer sent."""
+    received: list[bytes] = []
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while True:  # ends on a timeout after stop: nothing is left in the backlog then
+            try:
+                peer, _ = server.accept()
+            except TimeoutError:
+                if stop.is_set():
+                    return
+                continue
+            with peer:
+                peer.settimeout(10)
+                try:
+                    received.append(peer.recv(64))
+                except OSError:
+                    received.append(b"")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], received
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.mark.usefixtures("require_sandbox")
+def test_worker_cannot_reach_the_hosts_loopback(start: Start) -> None:
+    """network=False (the default): the worker has a network namespace of its own, so a
+    listener on the host's 127.0.0.1 is out of reach; network=True (the positive control,
+    proving the probe can fail this test) reaches it. Needs the sandbox (an unsandboxed,
+    unprivileged worker cannot leave the host's network): skips without bubblewrap, fails
+    instead with DOCK_REQUIRE_SANDBOX=1 (CI)."""
+    with host_listener() as (port, received):
+        isolated = start(DIAL.format(port=port))
+        assert isolated.info["interfaces"] == ["lo"]
+        outcome = isolated.predict(np.zeros((1, 4))).tolist()
+        assert outcome != [1.0], "with network=False the worker reached the host's 127.0.0.1"
+        assert len(outcome) == 1 and outcome[0] < 0, outcome  # -errno: the connect failed
+        isolated.close()
+        assert received == []
+
+        networked = start(DIAL.format(port=port), network=True)
+        assert networked.predict(np.zeros((1, 4))).tolist() == [1.0]
+        networked.close()
+    assert received == [b"from the worker"]
 
 
 def test_unknown_option_is_a_clear_error(start: Start) -> None:

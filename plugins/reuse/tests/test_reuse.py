@@ -17,7 +17,6 @@ from learnware_dock_reuse import (
 )
 from learnware_dock_rkme import RKMETableSpecification
 
-RNG = np.random.default_rng(11)
 CENTRES = {0: (-6.0, -2.0), 1: (-6.0, 2.0), 2: (6.0, -2.0), 3: (6.0, 2.0)}
 
 

@@ -13,8 +13,6 @@ from learnware_dock.cli import main
 from learnware_dock.testing import build_package, table_semantic_spec
 from learnware_dock_rkme import RKMETableSpecification
 
-RNG = np.random.default_rng(3)
-
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
@@ -24,10 +22,11 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def two_blob_market(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(3)
     root = tmp_path / "market"
     with Market(root) as market:
         for name, centre in (("left", 0.0), ("right", 4.0)):
-            X = RNG.normal(centre, 1.0, size=(300, 3))
+            X = rng.normal(centre, 1.0, size=(300, 3))
             spec = RKMETableSpecification.generate(X, K=30)
             package = build_package(
                 tmp_path / name, X, (X[:, 0] > centre).astype(int), stat_specs={"rkme.json": spec}
@@ -39,7 +38,8 @@ def two_blob_market(tmp_path: Path) -> Path:
 def test_spec_then_search_with_mixture(
     tmp_path: Path, two_blob_market: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    user = np.vstack([RNG.normal(0.0, 1.0, size=(150, 3)), RNG.normal(4.0, 1.0, size=(150, 3))])
+    rng = np.random.default_rng(4)
+    user = np.vstack([rng.normal(0.0, 1.0, size=(150, 3)), rng.normal(4.0, 1.0, size=(150, 3))])
     np.save(tmp_path / "user.npy", user)
     code, out, err = run(
         capsys,
@@ -78,7 +78,9 @@ def test_spec_then_search_with_mixture(
     result = json.loads(out)
     assert result["searcher"] == "rkme"
     assert len(result["singles"]) == 2
-    weights = dict(zip(result["mixtures"][0]["ids"], result["mixtures"][0]["weights"], strict=True))
+    mixture = result["mixtures"][0]
+    ids = [lw["id"] for lw in mixture["learnwares"]]
+    weights = dict(zip(ids, mixture["weights"], strict=True))
     assert set(weights) == {"00000001", "00000002"}
     assert weights["00000001"] == pytest.approx(0.5, abs=0.1)
     code, out, _ = run(
@@ -91,7 +93,8 @@ def test_spec_then_search_with_mixture(
 def test_spec_reads_csv_with_header_and_warns_on_degenerate_kernels(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = RNG.normal(size=(60, 2)) * 100.0  # wide scale: gamma 0.1 kernels vanish
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(60, 2)) * 100.0  # wide scale: gamma 0.1 kernels vanish
     (tmp_path / "d.csv").write_text("a,b\n" + "\n".join(f"{x},{y}" for x, y in rows))
     code, _, err = run(
         capsys, "spec", "table", str(tmp_path / "d.csv"), "-o", str(tmp_path / "d.json")

@@ -20,16 +20,17 @@ from learnware_dock_rkme.vectors import VectorStore
 
 SPEC = RKMETableSpecification.name
 CHECKERS = ("semantic", "package")
-RNG = np.random.default_rng(3)
 
 
-def points(k: int, d: int) -> RKMETableSpecification:
+def points(rng: np.random.Generator, k: int, d: int) -> RKMETableSpecification:
     """A valid RKME of k points in d features, built directly (no herding)."""
-    return RKMETableSpecification(RNG.normal(size=(k, d)), np.full(k, 1.0 / k), 0.1, k)
+    return RKMETableSpecification(rng.normal(size=(k, d)), np.full(k, 1.0 / k), 0.1, k)
 
 
-def package(tmp_path: Path, name: str, spec: RKMETableSpecification) -> Path:
-    X = RNG.normal(size=(40, spec.dimension))
+def package(
+    rng: np.random.Generator, tmp_path: Path, name: str, spec: RKMETableSpecification
+) -> Path:
+    X = rng.normal(size=(40, spec.dimension))
     y = (X[:, 0] > 0).astype(int)
     return build_package(tmp_path / name, X, y, stat_specs={"rkme.json": spec})
 
@@ -49,7 +50,8 @@ def test_defaults_and_environment_overrides() -> None:
 
 
 def test_from_json_refuses_each_limit_naming_value_and_limit() -> None:
-    over_k = points(10_001, 1).to_json()
+    rng = np.random.default_rng(3)
+    over_k = points(rng, 10_001, 1).to_json()
     with pytest.raises(SpecificationError) as caught:
         RKMETableSpecification.from_json(over_k)
     message = str(caught.value)
@@ -63,8 +65,10 @@ def test_from_json_refuses_each_limit_naming_value_and_limit() -> None:
         RKMETableSpecification.from_json(weights)
     small = SpecLimits(max_points=5, max_values=12)
     with pytest.raises(SpecificationError, match=r"15 values \(K \* d\).*limit of 12"):
-        RKMETableSpecification.from_json(points(5, 3).to_json(), limits=small)
-    assert RKMETableSpecification.from_json(points(4, 3).to_json(), limits=small).dimension == 3
+        RKMETableSpecification.from_json(points(rng, 5, 3).to_json(), limits=small)
+    assert (
+        RKMETableSpecification.from_json(points(rng, 4, 3).to_json(), limits=small).dimension == 3
+    )
 
 
 def test_from_json_checks_lengths_before_numpy_builds_the_arrays() -> None:
@@ -89,8 +93,9 @@ def test_from_json_checks_lengths_before_numpy_builds_the_arrays() -> None:
 def test_load_refuses_a_large_file_before_reading_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    rng = np.random.default_rng(4)
     path = tmp_path / "rkme.json"
-    points(20, 3).save(path)
+    points(rng, 20, 3).save(path)
     size = path.stat().st_size
     monkeypatch.setenv("DOCK_MAX_SPEC_BYTES", str(size - 1))
     monkeypatch.setattr(Path, "read_text", lambda *a, **k: pytest.fail("read"))
@@ -101,8 +106,9 @@ def test_load_refuses_a_large_file_before_reading_it(
 
 
 def test_generate_refuses_more_points_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
     monkeypatch.setenv("DOCK_MAX_SPEC_POINTS", "10")
-    X = RNG.normal(size=(50, 3))
+    X = rng.normal(size=(50, 3))
     with pytest.raises(SpecificationError, match=r"has 20 points .* limit of 10"):
         RKMETableSpecification.generate(X, K=20)
     assert len(RKMETableSpecification.generate(X, K=10).z) == 10
@@ -111,7 +117,8 @@ def test_generate_refuses_more_points_than_the_limit(monkeypatch: pytest.MonkeyP
 def test_submission_checks_refuse_a_spec_over_the_limits(
     tmp_path: Path, market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    big = package(tmp_path, "big", points(30, 3))
+    rng = np.random.default_rng(6)
+    big = package(rng, tmp_path, "big", points(rng, 30, 3))
     semantic = table_semantic_spec("big", dimension=3)
     monkeypatch.setenv("DOCK_MAX_SPEC_POINTS", "20")
     report = market.check(big, semantic, checkers=CHECKERS)
@@ -130,14 +137,15 @@ def test_submission_checks_refuse_a_spec_over_the_limits(
 def test_search_refuses_a_query_over_the_limits(
     tmp_path: Path, market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    rng = np.random.default_rng(7)
     semantic = table_semantic_spec("a", dimension=3)
-    market.add(package(tmp_path, "a", points(8, 3)), semantic, checkers=CHECKERS)
+    market.add(package(rng, tmp_path, "a", points(rng, 8, 3)), semantic, checkers=CHECKERS)
     monkeypatch.setenv("DOCK_MAX_SPEC_POINTS", "10")
     with Market.open(market.root, plugin_manager=market.pm) as fresh:
-        query = UserInfo(stat_specs={SPEC: points(11, 3)})  # built in Python: no from_json
+        query = UserInfo(stat_specs={SPEC: points(rng, 11, 3)})  # built in Python: no from_json
         with pytest.raises(SpecificationError, match=r"the query's .* 11 points .* limit of 10"):
             fresh.search(query)
-        assert fresh.search(UserInfo(stat_specs={SPEC: points(10, 3)})).total == 1
+        assert fresh.search(UserInfo(stat_specs={SPEC: points(rng, 10, 3)})).total == 1
 
 
 def test_a_stored_spec_over_the_limits_is_left_out_with_a_warning(
@@ -148,12 +156,17 @@ def test_a_stored_spec_over_the_limits_is_left_out_with_a_warning(
 ) -> None:
     """Stored before the limits were lowered (or with the package checker skipped): the
     market's searches go on without it, from the vector cache and from the JSON alike."""
+    rng = np.random.default_rng(8)
     semantic = table_semantic_spec("x", dimension=3)
-    small = market.add(package(tmp_path, "small", points(5, 3)), semantic, checkers=CHECKERS)
-    big = market.add(package(tmp_path, "big", points(40, 3)), semantic, checkers=CHECKERS)
+    small = market.add(
+        package(rng, tmp_path, "small", points(rng, 5, 3)), semantic, checkers=CHECKERS
+    )
+    big = market.add(package(rng, tmp_path, "big", points(rng, 40, 3)), semantic, checkers=CHECKERS)
     monkeypatch.setenv("DOCK_MAX_SPEC_POINTS", "20")
-    skipped = market.add(package(tmp_path, "skip", points(30, 3)), semantic, checkers=["semantic"])
-    query = UserInfo(stat_specs={SPEC: points(5, 3)})
+    skipped = market.add(
+        package(rng, tmp_path, "skip", points(rng, 30, 3)), semantic, checkers=["semantic"]
+    )
+    query = UserInfo(stat_specs={SPEC: points(rng, 5, 3)})
     for cached in (True, False):
         if not cached:  # the JSON path: specs stored before the plugin was installed
             store = VectorStore(market.root / "rkme")
@@ -165,7 +178,7 @@ def test_a_stored_spec_over_the_limits_is_left_out_with_a_warning(
             Market.open(market.root, plugin_manager=market.pm) as fresh,
         ):
             result = fresh.search(query)
-            new = fresh.add(package(tmp_path, f"n{cached}", points(5, 3)), semantic)
+            new = fresh.add(package(rng, tmp_path, f"n{cached}", points(rng, 5, 3)), semantic)
             again = fresh.search(query)  # the market changed: warned once, not again
         assert [m.learnware.id for m in result.singles] == [small.id]
         assert result.total == 1 and {m.learnware.id for m in again.singles} == {small.id, new.id}
@@ -179,17 +192,18 @@ def test_a_stored_spec_over_the_limits_is_left_out_with_a_warning(
 def test_pivots_leave_out_vectors_over_the_limits(
     tmp_path: Path, market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    rng = np.random.default_rng(9)
     from learnware_dock_rkme import pivots
 
     monkeypatch.setattr(pivots, "PIVOTS", 2)
     monkeypatch.setattr(pivots, "FIRST_CHOICE", 3)
     semantic = table_semantic_spec("x", dimension=3)
-    market.add(package(tmp_path, "big", points(40, 3)), semantic, checkers=CHECKERS)
+    market.add(package(rng, tmp_path, "big", points(rng, 40, 3)), semantic, checkers=CHECKERS)
     monkeypatch.setenv("DOCK_MAX_SPEC_POINTS", "20")
     store = VectorStore(market.root / "rkme")
     for n in range(3):
         assert store.pivot_set((3, 0.1)) is None  # the 40-point vector is not counted
-        market.add(package(tmp_path, f"s{n}", points(5, 3)), semantic, checkers=CHECKERS)
+        market.add(package(rng, tmp_path, f"s{n}", points(rng, 5, 3)), semantic, checkers=CHECKERS)
     found = store.pivot_set((3, 0.1))
     store.close()
     assert found is not None and found.chosen_at == 3

@@ -14,9 +14,14 @@ from learnware_dock.plugins import get_plugin_manager, list_plugins
 from learnware_dock.registry import Components
 from learnware_dock_rkme import RKMETableSpecification
 
-RNG = np.random.default_rng(0)
-A = RNG.normal(0.0, 1.0, size=(400, 5))
-B = RNG.normal(3.0, 1.0, size=(400, 5))
+
+def _two_blobs() -> tuple[np.ndarray, np.ndarray]:
+    """Fixed data (constants, drawn once): A around 0, B around 3, in 5 features."""
+    rng = np.random.default_rng(0)
+    return rng.normal(0.0, 1.0, size=(400, 5)), rng.normal(3.0, 1.0, size=(400, 5))
+
+
+A, B = _two_blobs()
 
 
 def test_plugin_is_installed() -> None:
@@ -99,7 +104,8 @@ def test_cleaning_replaces_non_finite_with_column_means() -> None:
 def test_unknown_options_and_mismatched_specs_are_errors() -> None:
     with pytest.raises(SpecificationError, match="unknown RKME options: step_size"):
         RKMETableSpecification.generate(A, step_size=0.1)
-    wide = RKMETableSpecification.generate(RNG.normal(size=(20, 3)), K=5)
+    rng = np.random.default_rng(1)
+    wide = RKMETableSpecification.generate(rng.normal(size=(20, 3)), K=5)
     with pytest.raises(SpecificationError, match="cannot compare"):
         wide.dist(RKMETableSpecification.generate(A, K=5))
 
@@ -136,7 +142,7 @@ def squared_mmd_to_data(spec: RKMETableSpecification, X: np.ndarray) -> float:
 
 
 def test_high_quality_is_closer_to_the_data_and_deterministic() -> None:
-    X = RNG.normal(size=(300, 4))
+    X = np.random.default_rng(2).normal(size=(300, 4))
     fast = RKMETableSpecification.generate(X, K=10, seed=2)
     high = RKMETableSpecification.generate(X, K=10, seed=2, quality="high", steps=150)
     again = RKMETableSpecification.generate(X, K=10, seed=2, quality="high", steps=150)

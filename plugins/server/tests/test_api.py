@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -214,8 +213,6 @@ def test_concurrent_uploads_are_all_stored(
         responses = list(pool.map(lambda p: upload(client, p, p.stem, auth), packages))
     ids = [r.json()["id"] for r in responses]
     assert len(set(ids)) == 6
-    start = time.monotonic()
     assert {wait_done(client, i)["status"] for i in ids} == {"USABLE"}
-    assert time.monotonic() - start < 600
     assert client.get("/learnwares").json()["total"] == 6
     assert np.all([r.status_code == 202 for r in responses])
