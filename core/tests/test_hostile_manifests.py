@@ -179,7 +179,8 @@ def test_non_finite_spec(env: Env, tmp_path: Path, literal: str) -> None:
 
 def test_spec_not_json(env: Env, tmp_path: Path) -> None:
     bad = _rewrite(tmp_path, "garbage.zip", _replace("stat.json", b"\x00\x01 not json"))
-    with pytest.raises(CheckError, match=re.escape("cannot read ToySpecification file")):
+    message = "ToySpecification file stat.json is not valid JSON"
+    with pytest.raises(CheckError, match=re.escape(message)):
         env.add(bad)
     env.assert_clean()
 
