@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import re
 import tomllib
 from pathlib import Path
@@ -29,6 +30,29 @@ def test_full_bundle_is_exactly_the_first_party_plugins() -> None:
     bundled = {re.split(r"[<>=!~ \[]", req)[0] for req in extras["full"]}
     first_party = {project(p.parent)["name"] for p in ROOT.glob("plugins/*/pyproject.toml")}
     assert bundled == first_party and bundled
+
+
+def _tox() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "tox.ini")
+    return parser
+
+
+@pytest.mark.parametrize("dist", DISTRIBUTIONS[1:], ids=lambda p: p.name)
+def test_every_distribution_is_in_every_list(dist: Path) -> None:
+    """A plugin or contrib distribution is tested, linted and type-checked: it appears in
+    tox's deps, tox's pytest paths, the lint env's mypy packages and mypy_path (issue 13)."""
+    where = dist.relative_to(ROOT).as_posix()
+    [package] = [p.name for p in (dist / "src").iterdir() if p.name.startswith("learnware_dock")]
+    tox = _tox()
+    deps = tox["testenv"]["deps"].split()
+    assert any(re.fullmatch(rf"\./{re.escape(where)}(\[[\w,]+\])?", d) for d in deps), (
+        f"tox.ini [testenv] deps lacks -e ./{where}"
+    )
+    assert f"{where}/tests" in tox["testenv"]["commands"], f"tox.ini pytest paths lack {where}"
+    assert f"-p {package}" in tox["testenv:lint"]["commands"], f"mypy in tox lint lacks {package}"
+    mypy_path = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["mypy_path"]
+    assert f"{where}/src" in mypy_path.split(":"), f"pyproject mypy_path lacks {where}/src"
 
 
 @pytest.mark.parametrize("dist", DISTRIBUTIONS, ids=lambda p: p.name)
