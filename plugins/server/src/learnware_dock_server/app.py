@@ -41,7 +41,7 @@ FILTER_KEYS = {
     "Scenario": "scenario",
     "License": "license",
 }
-#: stored package suffix (see learnware_dock.defaults.sqlite_store.archive_suffix) -> type
+#: stored package suffix (the archive formats the package reader accepts) -> media type
 MEDIA_TYPES = {
     ".zip": "application/zip",
     ".tar.gz": "application/gzip",

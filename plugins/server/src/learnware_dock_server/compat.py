@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from learnware_dock.domain import Status, UserInfo
 from learnware_dock.errors import DockError
 from learnware_dock.interfaces import LoadedModel, StatSpecification
+from learnware_dock.plugins import get_plugin_manager
+from learnware_dock.registry import Components
 from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server.client import DockClient
 
@@ -33,35 +34,15 @@ RUNNABLE: dict[str | None, str | None] = {
 STATUS_CODES: dict[str, int] = {s.name: s.value for s in Status}
 
 
-class _Saved(StatSpecification):
-    """A `learnware` package's statistical spec, carried as the JSON its ``save`` writes
-    (only to be sent: it cannot be generated, compared or rebuilt here)."""
-
-    name = "learnware"
-
-    def __init__(self, spec: Any) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "spec.json"
-            spec.save(str(path))
-            self.data: dict[str, Any] = json.loads(path.read_text())
-
-    @classmethod
-    def generate(cls, X: Any, **options: Any) -> Self:
-        raise NotImplementedError
-
-    @property
-    def dimension(self) -> int | None:
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        return self.data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        raise NotImplementedError
-
-    def dist(self, other: Self) -> float:
-        raise NotImplementedError
+def _dock_spec(name: str, spec: Any) -> StatSpecification:
+    """A `learnware` package's statistical spec as the dock's registered class of its name,
+    rebuilt (and validated) from the JSON its ``save`` writes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spec.json"
+        spec.save(str(path))
+        data = json.loads(path.read_text())
+    cls = Components(get_plugin_manager()).specifications.get(name)
+    return cls.from_json(data)
 
 
 def _user_info(user_info: Any) -> UserInfo:
@@ -70,7 +51,7 @@ def _user_info(user_info: Any) -> UserInfo:
     if isinstance(user_info, UserInfo):
         return user_info
     stats = {
-        name: spec if isinstance(spec, StatSpecification) else _Saved(spec)
+        name: spec if isinstance(spec, StatSpecification) else _dock_spec(name, spec)
         for name, spec in dict(user_info.stat_info).items()
     }
     semantic = SemanticSpec.from_dict(user_info.get_semantic_spec() or {})
