@@ -11,13 +11,12 @@ import shutil
 import sqlite3
 import subprocess
 import warnings
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import pytest
+from store_helpers import learnware_zip, stored_files
 
 from learnware_dock import Market
 from learnware_dock.defaults import blobs
@@ -26,7 +25,7 @@ from learnware_dock.domain import Learnware
 from learnware_dock.errors import StoreError
 from learnware_dock.plugins import DockPluginManager
 from learnware_dock.semantic import SemanticSpec
-from learnware_dock.testing import ToySpecPlugin, build_package, table_semantic_spec
+from learnware_dock.testing import ToySpecPlugin, table_semantic_spec
 
 
 def _full(doing: str, root: Path) -> str:
@@ -37,23 +36,6 @@ def _full(doing: str, root: Path) -> str:
 def _db(market: Market) -> Any:
     """The market's sqlite-utils database."""
     return cast(SQLiteOrganizer, market.organizer).db
-
-
-def _zip(folder: Path, name: str, seed: int = 0, extra: int = 0) -> Path:
-    """A valid learnware zip; ``extra`` bytes of incompressible weights make it big."""
-    rng = np.random.default_rng(seed)
-    package = build_package(folder / name, rng.normal(size=(30, 4)), np.arange(30) % 2)
-    if extra:
-        with zipfile.ZipFile(package, "a", zipfile.ZIP_STORED) as zf:
-            zf.writestr("weights.bin", rng.bytes(extra))
-    return package
-
-
-def _files(root: Path) -> list[Path]:
-    """Every stored blob and temp file of the market at ``root``."""
-    return sorted(
-        p for kind in ("packages", "specs") for p in (root / kind).rglob("*") if p.is_file()
-    )
 
 
 @pytest.fixture
@@ -114,7 +96,7 @@ def test_unusable_store_path(tmp_path: Path, pm: DockPluginManager, make: Any) -
 def test_lock_file_is_a_folder(tmp_path: Path, pm: DockPluginManager) -> None:
     root = tmp_path / "market"
     with Market(root, plugin_manager=pm) as market:
-        kept = market.add(_zip(tmp_path / "src", "kept"), table_semantic_spec("kept"))
+        kept = market.add(learnware_zip(tmp_path / "src", "kept"), table_semantic_spec("kept"))
         (root / "market.lock").unlink()
         (root / "market.lock").mkdir()
         message = (
@@ -122,7 +104,9 @@ def test_lock_file_is_a_folder(tmp_path: Path, pm: DockPluginManager) -> None:
             r"\(.*market\.lock\): move that folder away"
         )
         with pytest.raises(StoreError, match=message):
-            market.add(_zip(tmp_path / "src", "other", seed=1), table_semantic_spec("other"))
+            market.add(
+                learnware_zip(tmp_path / "src", "other", seed=1), table_semantic_spec("other")
+            )
         assert market.list() == [kept]
 
 
@@ -266,7 +250,9 @@ def market(tmp_path: Path, pm: DockPluginManager) -> Iterator[Market]:
 
 @pytest.fixture
 def kept(market: Market, tmp_path: Path) -> Learnware:
-    return market.add(_zip(tmp_path / "src", "kept", seed=1), table_semantic_spec("kept forest"))
+    return market.add(
+        learnware_zip(tmp_path / "src", "kept", seed=1), table_semantic_spec("kept forest")
+    )
 
 
 def _search_names(market: Market) -> list[str]:
@@ -278,7 +264,7 @@ def _assert_unchanged(market: Market, kept: Learnware, files: list[Path]) -> Non
     """Nothing half-written: same rows, same files, no marker; a fresh open agrees."""
     assert market.list() == [kept]
     assert _search_names(market) == ["kept forest"]
-    assert _files(market.root) == files
+    assert stored_files(market.root) == files
     assert not (market.root / DIRTY_FILE).exists()
     with Market(market.root, plugin_manager=market.pm) as reopened:
         assert reopened.list() == [kept]
@@ -294,10 +280,10 @@ def test_disk_full_while_adding(
     request: pytest.FixtureRequest,
     stage: str,
 ) -> None:
-    package = _zip(tmp_path / "src", "new", seed=2)
+    package = learnware_zip(tmp_path / "src", "new", seed=2)
     # a long description: its rows need pages a database that cannot grow does not have
     spec = table_semantic_spec("new forest", description=" ".join(map(str, range(9000))))
-    files = _files(market.root)
+    files = stored_files(market.root)
     with monkeypatch.context() as mp:
         if stage in ("package", "spec"):
             _fill_blob(mp, market.root, 1 if stage == "package" else 2)
@@ -326,7 +312,7 @@ def test_disk_full_while_updating(
     request: pytest.FixtureRequest,
     stage: str,
 ) -> None:
-    files = _files(market.root)
+    files = stored_files(market.root)
     doing = f"updating learnware {kept.id}"
     with monkeypatch.context() as mp:
         if stage == "package":
@@ -334,12 +320,12 @@ def test_disk_full_while_updating(
         else:
             request.getfixturevalue("full_commit")
         with pytest.raises(StoreError, match=_full(doing, market.root)):
-            market.update(kept.id, package=_zip(tmp_path / "src", "newer", seed=3))
+            market.update(kept.id, package=learnware_zip(tmp_path / "src", "newer", seed=3))
     _assert_unchanged(market, kept, files)
 
 
 def test_disk_full_while_deleting(market: Market, kept: Learnware, full_commit: None) -> None:
-    files = _files(market.root)
+    files = stored_files(market.root)
     doing = f"deleting learnware {kept.id}"
     with pytest.raises(StoreError, match=_full(doing, market.root)):
         market.delete(kept.id)
@@ -385,17 +371,17 @@ def test_real_full_disk(small_disk: Path, tmp_path: Path, pm: DockPluginManager)
     root = small_disk / "market"
     src = tmp_path / "src"
     with Market(root, plugin_manager=pm) as market:
-        kept = market.add(_zip(src, "kept", seed=1), table_semantic_spec("kept forest"))
-        files = _files(root)
+        kept = market.add(learnware_zip(src, "kept", seed=1), table_semantic_spec("kept forest"))
+        files = stored_files(root)
 
-        big = _zip(src, "big", seed=2, extra=3 << 20)  # larger than the whole disk
+        big = learnware_zip(src, "big", seed=2, extra=3 << 20)  # larger than the whole disk
         with pytest.raises(StoreError, match=_full("adding big.zip", root)):
             market.add(big, table_semantic_spec("big forest"))
         _assert_unchanged(market, kept, files)
 
         filler = _fill(small_disk)
         with pytest.raises(StoreError, match=_full("adding small.zip", root)):
-            market.add(_zip(src, "small", seed=3), table_semantic_spec("small forest"))
+            market.add(learnware_zip(src, "small", seed=3), table_semantic_spec("small forest"))
         _assert_unchanged(market, kept, files)
         updating = _full(f"updating learnware {kept.id}", root)
         with pytest.raises(StoreError, match=updating):
@@ -407,7 +393,7 @@ def test_real_full_disk(small_disk: Path, tmp_path: Path, pm: DockPluginManager)
         _assert_unchanged(market, kept, files)
 
         filler.unlink()  # space again: the market works as before
-        small = market.add(_zip(src, "small", seed=3), table_semantic_spec("small forest"))
+        small = market.add(learnware_zip(src, "small", seed=3), table_semantic_spec("small forest"))
         assert small.id == "00000002"
         assert market.stat_spec(small, "ToySpecification").dimension == 4
         assert _search_names(market) == ["kept forest", "small forest"]

@@ -9,37 +9,20 @@ import subprocess
 import sys
 import textwrap
 import time
-import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
+from store_helpers import learnware_zip, stored_files
 
 from learnware_dock import Market
 from learnware_dock.defaults.blobs import TMP_PREFIX
 from learnware_dock.defaults.sqlite_store import DIRTY_FILE
 from learnware_dock.package.reader import sha256_file
 from learnware_dock.plugins import DockPluginManager
-from learnware_dock.testing import ToySpecPlugin, build_package, table_semantic_spec
+from learnware_dock.testing import ToySpecPlugin, table_semantic_spec
 
 CHILD_TIMEOUT = 60
 BIG = 32 << 20  # bytes of weights in the package whose add is killed
-
-
-def _zip(folder: Path, name: str, seed: int = 0, extra: int = 0) -> Path:
-    """A valid learnware zip; ``extra`` bytes of incompressible weights make it big."""
-    rng = np.random.default_rng(seed)
-    package = build_package(folder / name, rng.normal(size=(30, 4)), np.arange(30) % 2)
-    if extra:
-        with zipfile.ZipFile(package, "a", zipfile.ZIP_STORED) as zf:
-            zf.writestr("weights.bin", rng.bytes(extra))
-    return package
-
-
-def _files(root: Path) -> list[Path]:
-    return sorted(
-        p for kind in ("packages", "specs") for p in (root / kind).rglob("*") if p.is_file()
-    )
 
 
 @pytest.fixture
@@ -139,8 +122,8 @@ def test_long_lived_writer_sweeps_a_killed_writers_orphans(
     held the lock (so its open skipped the sweep); its next add sweeps the orphans."""
     root, src = tmp_path / "market", tmp_path / "src"
     with Market(root, plugin_manager=pm) as market:
-        kept = market.add(_zip(src, "kept", seed=1), table_semantic_spec("kept"))
-    big, small = _zip(src, "big", seed=2, extra=BIG), _zip(src, "small", seed=3)
+        kept = market.add(learnware_zip(src, "kept", seed=1), table_semantic_spec("kept"))
+    big, small = learnware_zip(src, "big", seed=2, extra=BIG), learnware_zip(src, "small", seed=3)
     writer = _start_long_lived(root) if opened == "before" else None
     stalled = tmp_path / "stalled"
     killed = subprocess.Popen(
@@ -155,7 +138,7 @@ def test_long_lived_writer_sweeps_a_killed_writers_orphans(
             writer = _start_long_lived(root)
         killed.send_signal(signal.SIGKILL)
         assert killed.wait(CHILD_TIMEOUT) == -signal.SIGKILL
-        orphans = [p for p in _files(root) if p.name.startswith(TMP_PREFIX)]
+        orphans = [p for p in stored_files(root) if p.name.startswith(TMP_PREFIX)]
         assert [p.stat().st_size >= BIG // 2 for p in orphans] == [True]
         assert (root / DIRTY_FILE).exists()
 
@@ -177,7 +160,7 @@ def test_long_lived_writer_sweeps_a_killed_writers_orphans(
         assert learnwares[0] == kept
         stored = {lw.package_path for lw in learnwares}
         stored |= {root / ref.path for lw in learnwares for ref in lw.stat_specs}
-        assert set(_files(root)) == stored  # every file is a learnware's; none is lost
+        assert set(stored_files(root)) == stored  # every file is a learnware's; none is lost
         for lw in learnwares:
             assert sha256_file(lw.package_path) == lw.sha256
             assert market.stat_spec(lw, "ToySpecification").dimension == 4
@@ -215,7 +198,7 @@ def test_concurrent_reserve_add_delete(tmp_path: Path, pm: DockPluginManager) ->
     root, writers, rounds = tmp_path / "market", 4, 2
     batches = [
         [
-            _zip(tmp_path / "src", f"w{w}r{r}{k}", seed=100 * w + 2 * r + (k == "d"))
+            learnware_zip(tmp_path / "src", f"w{w}r{r}{k}", seed=100 * w + 2 * r + (k == "d"))
             for r in range(rounds)
             for k in "kd"
         ]
@@ -251,5 +234,5 @@ def test_concurrent_reserve_add_delete(tmp_path: Path, pm: DockPluginManager) ->
             lw = learnwares[reserved]
             assert (lw.semantic_spec.name, lw.sha256) == (name, sha)
             assert sha256_file(lw.package_path) == sha
-        assert len(_files(root)) == 2 * len(learnwares)  # a package and a spec each
+        assert len(stored_files(root)) == 2 * len(learnwares)  # a package and a spec each
         assert int(market.reserve_id()) == len(handed_out) + 1
