@@ -18,9 +18,9 @@ from learnware_dock.testing import table_semantic_spec
 from learnware_dock_rkme import RKMETableSpecification
 from learnware_dock_server.app import create_app
 from learnware_dock_server.codes import BusyError
+from learnware_dock_server.market_threads import MarketThreads
 from learnware_dock_server.settings import ServerSettings
 from learnware_dock_server.state import PENDING, ServerState
-from learnware_dock_server.worker import Workers
 
 
 class Gate:
@@ -29,7 +29,7 @@ class Gate:
     def __init__(self) -> None:
         self.open = threading.Event()
 
-    def hold(self, workers: Workers) -> None:
+    def hold(self, workers: MarketThreads) -> None:
         workers.writer.submit(lambda _: self.open.wait(120))
 
     def release(self) -> None:
@@ -57,7 +57,7 @@ def test_concurrent_updates_one_wins_the_others_get_409(
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as http:
         learnware_id = upload(http, make_package("alpha"), "alpha", auth).json()["id"]
         assert wait_done(http, learnware_id)["status"] == "USABLE"
-        gate.hold(app.state.workers)  # the winner stays pending while the others arrive
+        gate.hold(app.state.threads)  # the winner stays pending while the others arrive
         start = threading.Barrier(len(packages))
 
         def put(i: int) -> httpx.Response:

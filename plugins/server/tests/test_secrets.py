@@ -69,7 +69,7 @@ class LeakyPlugin:
 def leaky(client: TestClient) -> Callable[[type[Checker]], Any]:
     """``leaky(checker)``: a ``with`` block in which the server's checks run ``checker``."""
     return lambda checker: register_plugin(
-        client.app.state.workers.writer.market.pm,  # type: ignore[attr-defined]
+        client.app.state.threads.writer.market.pm,  # type: ignore[attr-defined]
         LeakyPlugin(checker),
     )
 
@@ -153,7 +153,7 @@ def test_the_owner_s_client_gets_the_whole_report(
     app = create_app(settings)
     with LiveServer(app) as live, DockClient(live.url, token=token, cache=tmp_path) as mine:
         with (
-            register_plugin(app.state.workers.writer.market.pm, LeakyPlugin(LeakyChecker)),
+            register_plugin(app.state.threads.writer.market.pm, LeakyPlugin(LeakyChecker)),
             pytest.raises(CheckError) as caught,
         ):
             mine.add(make_package("alpha"), table_semantic_spec("alpha"))
@@ -244,12 +244,12 @@ def test_the_app_s_own_logs_carry_no_token(
     app = create_app(settings)
     live = LiveServer(app)
     with live, uvicorn_records() as records, httpx.Client(base_url=live.url) as http:
-        monkeypatch.setattr(app.state.workers.writer.market, "add", broken)
+        monkeypatch.setattr(app.state.threads.writer.market, "add", broken)
         learnware_id = upload(http, make_package("alpha"), "alpha", auth).json()["id"]
         failed = wait_done(http, learnware_id)
         assert failed["status"] == "FAILED" and failed["message"] == "RuntimeError: the store " \
             "said <token>"  # fmt: skip
-        monkeypatch.setattr(app.state.workers.state, "owners", broken)
+        monkeypatch.setattr(app.state.threads.state, "owners", broken)
         internal = http.get("/learnwares")
         assert internal.status_code == 500 and internal.json()["error"]["code"] == "internal"
         assert token not in internal.text

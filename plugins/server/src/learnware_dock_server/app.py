@@ -26,10 +26,10 @@ from learnware_dock.semantic import SemanticSpec
 from learnware_dock_server import errors, models
 from learnware_dock_server.codes import ApiError, AuthError, BusyError
 from learnware_dock_server.limits import BodyLimit, QueryTokenGuard
+from learnware_dock_server.market_threads import MarketThreads
 from learnware_dock_server.redact import install_log_redaction, sanitize
 from learnware_dock_server.settings import ServerSettings
 from learnware_dock_server.state import DONE, PENDING
-from learnware_dock_server.worker import Workers
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `dock token create`.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -52,12 +52,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def workers(request: Request) -> Workers:
-    found: Workers = request.app.state.workers
+def market_threads(request: Request) -> MarketThreads:
+    found: MarketThreads = request.app.state.threads
     return found
 
 
-Work = Annotated[Workers, Depends(workers)]
+Work = Annotated[MarketThreads, Depends(market_threads)]
 
 
 def writer(work: Work, credentials: Credentials) -> str:
@@ -83,7 +83,7 @@ Detail = Annotated[
 ]  # fmt: skip
 
 
-def parse_semantic(text: str | dict[str, Any], work: Workers, full: bool) -> SemanticSpec:
+def parse_semantic(text: str | dict[str, Any], work: MarketThreads, full: bool) -> SemanticSpec:
     """A semantic spec from the request; a submission's must be complete and valid."""
     if isinstance(text, str):  # bounded: size, depth, valid JSON
         spec = SemanticSpec.from_json(text, "semantic_spec")
@@ -94,7 +94,7 @@ def parse_semantic(text: str | dict[str, Any], work: Workers, full: bool) -> Sem
     return spec
 
 
-async def receive_package(upload: UploadFile, work: Workers) -> Path:
+async def receive_package(upload: UploadFile, work: MarketThreads) -> Path:
     """Copy the uploaded zip next to the server state and check that it opens safely
     (limits, hostile names, a readable learnware.yaml); the caller owns the file."""
     fd, name = tempfile.mkstemp(suffix=".zip", dir=work.state.uploads_dir, prefix=".incoming-")
@@ -122,11 +122,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.workers = Workers(settings)
+        app.state.threads = MarketThreads(settings)
         try:
             yield
         finally:
-            app.state.workers.close()
+            app.state.threads.close()
 
     app = FastAPI(
         title="learnware-dock",
@@ -145,7 +145,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     return app
 
 
-def _owned(work: Workers, learnware_id: str, owner: str) -> None:
+def _owned(work: MarketThreads, learnware_id: str, owner: str) -> None:
     """Raise unless ``owner`` may change ``learnware_id`` (which must exist)."""
     current = work.state.owner(learnware_id)
     if current != owner:

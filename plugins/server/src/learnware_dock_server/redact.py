@@ -125,7 +125,7 @@ LOGGERS = (
     "uvicorn.access",
     "uvicorn.error",
     "learnware_dock_server.errors",
-    "learnware_dock_server.worker",
+    "learnware_dock_server.market_threads",
 )
 _FILTER = RedactTokens()
 

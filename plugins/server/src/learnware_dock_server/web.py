@@ -29,7 +29,7 @@ from learnware_dock.errors import DockError
 from learnware_dock_server import models
 from learnware_dock_server.app import FILTER_KEYS
 from learnware_dock_server.codes import ApiError, AuthError, classify
-from learnware_dock_server.worker import Workers
+from learnware_dock_server.market_threads import MarketThreads
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -51,7 +51,7 @@ def endpoint(app: FastAPI, name: str) -> Endpoint:
     raise RuntimeError(f"the API has no route function {name!r}; add_routes must run first")
 
 
-def page_reader(request: Request, work: Workers) -> str | None:
+def page_reader(request: Request, work: MarketThreads) -> str | None:
     """Who reads a page: nobody in particular with public reads, else the cookie's owner."""
     if work.settings.public_reads:
         return None
@@ -115,7 +115,7 @@ def add_pages(app: FastAPI) -> None:
         page: int = 1,
         per_page: int = 20,
     ) -> Response:
-        work: Workers = request.app.state.workers
+        work: MarketThreads = request.app.state.threads
         chosen = dict(zip(FILTER_KEYS.values(), (data, task, library, scenario, license),
                           strict=True))  # fmt: skip
         page = clamp(page, 1, MAX_PAGE)
@@ -156,7 +156,7 @@ def add_pages(app: FastAPI) -> None:
     @app.get("/ui/learnwares/{learnware_id}", response_class=HTMLResponse,
              include_in_schema=False)  # fmt: skip
     async def detail(request: Request, learnware_id: str) -> Response:
-        work: Workers = request.app.state.workers
+        work: MarketThreads = request.app.state.threads
         try:
             lw: models.LearnwareOut = await get_learnware(
                 learnware_id=learnware_id, work=work, _=page_reader(request, work)
@@ -174,7 +174,7 @@ def add_pages(app: FastAPI) -> None:
 
     @app.get("/ui/upload", response_class=HTMLResponse, include_in_schema=False)
     async def upload(request: Request) -> Response:
-        work: Workers = request.app.state.workers
+        work: MarketThreads = request.app.state.threads
         return render(
             request,
             "upload.html",
@@ -185,7 +185,7 @@ def add_pages(app: FastAPI) -> None:
 
     @app.get("/ui/search", response_class=HTMLResponse, include_in_schema=False)
     async def search(request: Request) -> Response:
-        work: Workers = request.app.state.workers
+        work: MarketThreads = request.app.state.threads
         return render(
             request,
             "search.html",

@@ -45,8 +45,8 @@ class MarketThread:
         self._pool.shutdown(wait=True)
 
 
-class Workers:
-    """The reader and writer threads plus the server's state."""
+class MarketThreads:
+    """The reader and writer threads (each owning one Market) plus the server's state."""
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
