@@ -73,7 +73,7 @@ from bench_search import machine as base_machine
 from server_load import load
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_server.json"
-SPEC = RKMETableSpecification.name
+TABLE_SPEC_NAME = RKMETableSpecification.name
 GOAL_P95_MS = 100.0
 err = Console(stderr=True)
 
@@ -176,7 +176,7 @@ def in_process(root: Path, queries: list[RKMETableSpecification], rounds: int) -
     """The same searches through Market.search in this process, one thread."""
     with Market(root) as market:
         infos = [
-            UserInfo(semantic_spec=SemanticSpec.from_dict({}), stat_specs={SPEC: q})
+            UserInfo(semantic_spec=SemanticSpec.from_dict({}), stat_specs={TABLE_SPEC_NAME: q})
             for q in queries
         ]
         start = time.perf_counter()
@@ -460,7 +460,12 @@ def main(argv: list[str] | None = None) -> int:
         queries = make_queries(digits, rng, args.queries)
         bodies = [
             json.dumps(
-                {"semantic_spec": {}, "stat_specs": {SPEC: q.to_json()}, "page": 1, "per_page": 10}
+                {
+                    "semantic_spec": {},
+                    "stat_specs": {TABLE_SPEC_NAME: q.to_json()},
+                    "page": 1,
+                    "per_page": 10,
+                }
             ).encode()
             for q in queries
         ]

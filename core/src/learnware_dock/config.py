@@ -24,8 +24,8 @@ DEFAULT_MARKET = "default"
 Number = TypeVar("Number", int, float)
 
 
-def _expected(kind: type[Any], minimum: float | None, maximum: float | None) -> str:
-    noun = "an integer" if kind is int else "a finite number"
+def _expected(number_type: type[Any], minimum: float | None, maximum: float | None) -> str:
+    noun = "an integer" if number_type is int else "a finite number"
     if minimum is not None and maximum is not None:
         return f"{noun} from {minimum} to {maximum}"
     if minimum is not None:
@@ -35,27 +35,27 @@ def _expected(kind: type[Any], minimum: float | None, maximum: float | None) -> 
 
 def setting(
     name: str,
-    kind: type[Number],
+    number_type: type[Number],
     *,
     default: Number,
     minimum: Number | None = None,
     maximum: Number | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Number:
-    """``$name`` parsed as ``kind`` (``int`` or ``float``), within ``minimum`` and
+    """``$name`` parsed as ``number_type`` (``int`` or ``float``), within ``minimum`` and
     ``maximum`` (inclusive); ``default`` when it is unset or blank.
 
     ``environ`` defaults to :data:`os.environ`. A value that does not parse, is not finite
     or is out of range raises a :class:`DockError` naming the variable, what it must be
     and the value.
     """
-    if kind not in (int, float):
-        raise TypeError(f"setting {name}: kind must be int or float, not {kind!r}")
+    if number_type not in (int, float):
+        raise TypeError(f"setting {name}: number_type must be int or float, not {number_type!r}")
     text = (os.environ if environ is None else environ).get(name, "").strip()
     if not text:
         return default
     try:
-        value = kind(text)
+        value = number_type(text)
     except ValueError:
         value = None
     if (
@@ -64,7 +64,7 @@ def setting(
         or (minimum is not None and value < minimum)
         or (maximum is not None and value > maximum)
     ):
-        raise DockError(f"${name} must be {_expected(kind, minimum, maximum)}, not {text!r}")
+        raise DockError(f"${name} must be {_expected(number_type, minimum, maximum)}, not {text!r}")
     return value
 
 

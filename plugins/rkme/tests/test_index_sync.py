@@ -29,7 +29,7 @@ from learnware_dock_rkme import RKMETableSpecification, pivots, searcher
 from learnware_dock_rkme.index import Group
 from learnware_dock_rkme.searcher import RKMESearcher
 
-SPEC = RKMETableSpecification.name
+TABLE_SPEC_NAME = RKMETableSpecification.name
 CHECKERS = ("semantic", "package")  # no model runs: this is about the index
 WORDS = ("alpha", "beta")
 
@@ -79,7 +79,7 @@ def semantic(name: str, dimension: int) -> SemanticSpec:
 
 def shas(market: Market, result: SearchResult) -> list[list[str]]:
     """Each single's and mixture's spec sha (equal shas: equal embeddings, tied scores)."""
-    refs = market.organizer.spec_refs(SPEC)
+    refs = market.organizer.spec_refs(TABLE_SPEC_NAME)
     singles = [refs[m.learnware.id].sha256 for m in result.singles]
     return [singles, *([refs[lw.id].sha256 for lw in m.learnwares] for m in result.mixtures)]
 
@@ -139,7 +139,7 @@ def test_delete_after_searches_keeps_the_index_in_step(
     """Issue 12: add A, search, add B, search, delete B, search raised IndexError (the
     pivot distances were not masked with the rows), and what arrived with the delete was
     left out of later searches until a restart."""
-    info = UserInfo(stat_specs={SPEC: queries[1]})
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: queries[1]})
     a = market.add(pool[6].package, semantic("a", 3), checkers=CHECKERS).id
     assert ids(search_both(market, plugin_manager, info)) == [a]
     b = market.add(pool[7].package, semantic("b", 3), checkers=CHECKERS).id
@@ -158,7 +158,7 @@ def test_a_delete_and_an_add_in_one_sync(
     pool: list[Item],
     queries: list[RKMETableSpecification],
 ) -> None:
-    info = UserInfo(stat_specs={SPEC: queries[1]})
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: queries[1]})
     a = market.add(pool[6].package, semantic("a", 3), checkers=CHECKERS).id
     market.search(info)
     b = market.add(pool[7].package, semantic("b", 3), checkers=CHECKERS).id
@@ -177,7 +177,7 @@ def test_a_failed_sync_is_not_trusted_by_the_next_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A sync that fails half-way must not leave the index claiming to be up to date."""
-    info = UserInfo(stat_specs={SPEC: queries[1]})
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: queries[1]})
     a = market.add(pool[6].package, semantic("a", 3), checkers=CHECKERS).id
     b = market.add(pool[7].package, semantic("b", 3), checkers=CHECKERS).id
     market.search(info)
@@ -206,7 +206,7 @@ def test_deletes_updates_and_pivot_choices_match_a_fresh_market(
     """A fixed sequence through two pivot choices, with deletes and updates between."""
     from learnware_dock_rkme.vectors import VectorStore
 
-    info = [UserInfo(stat_specs={SPEC: q}) for q in queries[:3]]
+    info = [UserInfo(stat_specs={TABLE_SPEC_NAME: q}) for q in queries[:3]]
     made = []
     generations = []
     store = VectorStore(market.root / "rkme")
@@ -289,7 +289,7 @@ class IndexMachine(RuleBasedStateMachine):
     )
     def search(self, query: int, word: str | None, limit: int, mixture: str) -> None:
         spec = self.queries[query]
-        info = UserInfo(semantic_spec=SemanticSpec(name=word), stat_specs={SPEC: spec})
+        info = UserInfo(semantic_spec=SemanticSpec(name=word), stat_specs={TABLE_SPEC_NAME: spec})
         search_both(self.market, self.pm, info, searcher="rkme", limit=limit, mixture=mixture)
 
     @invariant()
@@ -348,7 +348,7 @@ def test_a_package_published_twice_does_not_break_mixtures(
         market.add(pool[n].package, semantic(f"lw{n}", 3), checkers=CHECKERS).id
         for n in (3, 3, 5, 1, 0)
     ]
-    info = UserInfo(stat_specs={SPEC: queries[1]})
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: queries[1]})
     for method in ("oneshot", "greedy"):
         found = market.search(info, mixture=method, mixture_candidates=5).mixtures[0]
         assert not {made[0], made[1]} <= {lw.id for lw in found.learnwares}  # adds nothing
@@ -367,7 +367,7 @@ def test_deleting_the_widest_learnware_releases_its_padding(
     big = build_package(tmp_path / "wide", X, y, stat_specs={"r.json": wide})
     small = market.add(pool[2].package, semantic("small", 3), checkers=CHECKERS).id
     wide_id = market.add(big, semantic("wide", 3), checkers=CHECKERS).id
-    info = UserInfo(stat_specs={SPEC: RKMETableSpecification.generate(X[:50], K=8)})
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: RKMETableSpecification.generate(X[:50], K=8)})
     assert sorted(ids(search_both(market, plugin_manager, info))) == [small, wide_id]
     market.delete(wide_id)
     later = market.add(pool[3].package, semantic("later", 3), checkers=CHECKERS).id

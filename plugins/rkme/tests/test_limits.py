@@ -18,7 +18,7 @@ from learnware_dock_rkme import RKMETableSpecification
 from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.vectors import VectorStore
 
-SPEC = RKMETableSpecification.name
+TABLE_SPEC_NAME = RKMETableSpecification.name
 CHECKERS = ("semantic", "package")
 
 
@@ -142,10 +142,12 @@ def test_search_refuses_a_query_over_the_limits(
     market.add(package(rng, tmp_path, "a", points(rng, 8, 3)), semantic, checkers=CHECKERS)
     monkeypatch.setenv("DOCK_MAX_SPEC_POINTS", "10")
     with Market.open(market.root, plugin_manager=market.pm) as fresh:
-        query = UserInfo(stat_specs={SPEC: points(rng, 11, 3)})  # built in Python: no from_json
+        query = UserInfo(
+            stat_specs={TABLE_SPEC_NAME: points(rng, 11, 3)}
+        )  # built in Python: no from_json
         with pytest.raises(SpecificationError, match=r"the query's .* 11 points .* limit of 10"):
             fresh.search(query)
-        assert fresh.search(UserInfo(stat_specs={SPEC: points(rng, 10, 3)})).total == 1
+        assert fresh.search(UserInfo(stat_specs={TABLE_SPEC_NAME: points(rng, 10, 3)})).total == 1
 
 
 def test_a_stored_spec_over_the_limits_is_left_out_with_a_warning(
@@ -166,7 +168,7 @@ def test_a_stored_spec_over_the_limits_is_left_out_with_a_warning(
     skipped = market.add(
         package(rng, tmp_path, "skip", points(rng, 30, 3)), semantic, checkers=["semantic"]
     )
-    query = UserInfo(stat_specs={SPEC: points(rng, 5, 3)})
+    query = UserInfo(stat_specs={TABLE_SPEC_NAME: points(rng, 5, 3)})
     for cached in (True, False):
         if not cached:  # the JSON path: specs stored before the plugin was installed
             store = VectorStore(market.root / "rkme")

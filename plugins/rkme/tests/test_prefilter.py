@@ -14,7 +14,7 @@ from learnware_dock.plugins import get_plugin_manager
 from learnware_dock.testing import build_package, table_semantic_spec
 from learnware_dock_rkme import RKMETableSpecification
 
-SPEC = RKMETableSpecification.name
+TABLE_SPEC_NAME = RKMETableSpecification.name
 #: name -> (blob centre, task, scenario)
 ROWS = {
     "north": (0.0, "Classification", ("Business",)),
@@ -53,7 +53,9 @@ def blobs(
 def query(centre: float, **semantic: object) -> UserInfo:
     spec = SemanticSpec(**semantic)  # type: ignore[arg-type]
     rng = np.random.default_rng(int(centre * 100) % 2**32)
-    return UserInfo(semantic_spec=spec, stat_specs={SPEC: rkme(rng.normal(centre, 1.0, (200, 5)))})
+    return UserInfo(
+        semantic_spec=spec, stat_specs={TABLE_SPEC_NAME: rkme(rng.normal(centre, 1.0, (200, 5)))}
+    )
 
 
 def found(market: Market, info: UserInfo) -> list[str]:

@@ -15,7 +15,7 @@ from learnware_dock_rkme.index import RKMEIndex
 from learnware_dock_rkme.kernel import gaussian_kernel
 from learnware_dock_rkme.searcher import RKMESearcher
 
-SPEC = RKMETableSpecification.name
+TABLE_SPEC_NAME = RKMETableSpecification.name
 
 
 def rkme(X: np.ndarray, K: int = 20) -> RKMETableSpecification:
@@ -29,7 +29,7 @@ def add(market: Market, tmp_path: Path, name: str, X: np.ndarray, K: int = 20) -
 
 
 def query(X: np.ndarray, **semantic: object) -> UserInfo:
-    return UserInfo(semantic_spec=SemanticSpec(**semantic), stat_specs={SPEC: rkme(X)})  # type: ignore[arg-type]
+    return UserInfo(semantic_spec=SemanticSpec(**semantic), stat_specs={TABLE_SPEC_NAME: rkme(X)})  # type: ignore[arg-type]
 
 
 def test_backend_matches_a_float64_per_pair_reference() -> None:
@@ -69,7 +69,7 @@ def test_ranks_the_matching_learnware_first_with_absolute_scores(
     assert all(0.0 <= m.score < 0.5 for m in result.singles[2:])
     exact = RKMETableSpecification.dist(
         rkme(rng.normal(6.0, 1.0, size=(200, 5))),
-        market.stat_spec(ids["south"], SPEC),  # type: ignore[arg-type]
+        market.stat_spec(ids["south"], TABLE_SPEC_NAME),  # type: ignore[arg-type]
     )
     assert result.singles[0].distance == pytest.approx(exact, abs=0.02)
 
@@ -88,7 +88,7 @@ def test_mixture_recovers_the_proportions(tmp_path: Path, market: Market) -> Non
     ids = {"a": add(market, tmp_path, "a", a, K=40), "b": add(market, tmp_path, "b", b, K=40)}
     add(market, tmp_path, "c", rng.normal(-6.0, 1.0, size=(600, 4)), K=40)
     user = np.vstack([rng.normal(0.0, 1.0, size=(700, 4)), rng.normal(5.0, 1.0, size=(300, 4))])
-    info = UserInfo(stat_specs={SPEC: RKMETableSpecification.generate(user, K=60)})
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: RKMETableSpecification.generate(user, K=60)})
     for method in ("greedy", "oneshot"):
         found = market.search(info, searcher="rkme", mixture=method).mixtures[0]
         weights = {lw.id: w for lw, w in zip(found.learnwares, found.weights, strict=True)}
@@ -131,11 +131,11 @@ def test_vectors_are_cached_at_submission(blobs: tuple[Market, dict[str, str]]) 
     from learnware_dock_rkme.vectors import VectorStore
 
     store = VectorStore(market.root / "rkme")
-    refs = market.organizer.spec_refs(SPEC)
+    refs = market.organizer.spec_refs(TABLE_SPEC_NAME)
     cached = store.get_many(ref.sha256 for ref in refs.values())
     store.close()
     assert len(cached) == 4
-    spec = market.stat_spec(ids["north"], SPEC)
+    spec = market.stat_spec(ids["north"], TABLE_SPEC_NAME)
     vector = cached[refs[ids["north"]].sha256]
     z = vector.z.astype(np.float64)
     b = vector.beta.astype(np.float64)
@@ -145,7 +145,7 @@ def test_vectors_are_cached_at_submission(blobs: tuple[Market, dict[str, str]]) 
 def test_other_dimensions_and_bad_options(blobs: tuple[Market, dict[str, str]]) -> None:
     rng = np.random.default_rng(6)
     market, _ = blobs
-    other = UserInfo(stat_specs={SPEC: rkme(rng.normal(size=(50, 3)))})
+    other = UserInfo(stat_specs={TABLE_SPEC_NAME: rkme(rng.normal(size=(50, 3)))})
     assert market.search(other, searcher="rkme").total == 0
     with pytest.raises(SearchError, match="mixture must be greedy, oneshot or none"):
         market.search(query(rng.normal(size=(50, 5))), mixture="best")
@@ -198,7 +198,9 @@ def test_digits_market_finds_the_classes_of_the_user(tmp_path: Path, market: Mar
         semantic = table_semantic_spec(f"digits {classes}", dimension=64, classes=10)
         ids[market.add(package, semantic).id] = classes
     user_mask = np.isin(y, (2, 7))
-    info = UserInfo(stat_specs={SPEC: RKMETableSpecification.generate(X[user_mask][::2], seed=1)})
+    info = UserInfo(
+        stat_specs={TABLE_SPEC_NAME: RKMETableSpecification.generate(X[user_mask][::2], seed=1)}
+    )
     result = market.search(info, limit=3)
     top_two = {ids[m.learnware.id] for m in result.singles[:2]}
     assert top_two == {(2, 3), (6, 7)}
@@ -283,7 +285,7 @@ def test_pivots_are_maintained_at_submission_and_prune_exactly(
     assert generations == [0, 0, 0, 1, 1, 1, 1, 2, 2]
     current = store.pivot_set((5, 0.1))
     assert current is not None and len(current.pivots) == 3 and current.chosen_at == 8
-    shas = [ref.sha256 for ref in market.organizer.spec_refs(SPEC).values()]
+    shas = [ref.sha256 for ref in market.organizer.spec_refs(TABLE_SPEC_NAME).values()]
     assert len(store.pivot_dists(shas, current.generation)) == 9  # all stored at submission
 
     computed: list[int] = []
@@ -333,7 +335,7 @@ def test_index_skips_the_sync_query_while_the_market_is_unchanged(
     # far from the four blobs (a second "east" would tie with the first one, a coin flip)
     new = add(market, tmp_path, "far", rng.normal(12.0, 1.0, size=(300, 5)))
     assert market.search(query(rng.normal(12.0, 1.0, size=(100, 5)))).singles[0].learnware.id == new
-    assert calls == [SPEC]
+    assert calls == [TABLE_SPEC_NAME]
 
 
 def test_pruning_falls_back_to_one_scan_when_bounds_cannot_help() -> None:

@@ -16,7 +16,7 @@ from learnware_dock_rkme import RKMETableSpecification
 from learnware_dock_server.app import create_app
 from learnware_dock_server.settings import ServerSettings
 
-SPEC = RKMETableSpecification.name
+TABLE_SPEC_NAME = RKMETableSpecification.name
 
 
 def points(k: int, d: int, seed: int = 0) -> RKMETableSpecification:
@@ -38,7 +38,9 @@ def settings(root: Path) -> ServerSettings:
 
 
 def search(client: TestClient, spec: RKMETableSpecification) -> httpx.Response:
-    response: httpx.Response = client.post("/search", json={"stat_specs": {SPEC: spec.to_json()}})
+    response: httpx.Response = client.post(
+        "/search", json={"stat_specs": {TABLE_SPEC_NAME: spec.to_json()}}
+    )
     return response
 
 

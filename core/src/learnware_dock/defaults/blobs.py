@@ -21,13 +21,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 class BlobStore:
-    """Files under ``root/<kind>/<sha[:2]>/<sha><suffix>``; paths handed out are relative."""
+    """Files under ``root/<folder>/<sha[:2]>/<sha><suffix>``; paths handed out are relative."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def put(
-        self, kind: str, suffix: str, source: Path | bytes, created: list[str] | None = None
+        self, folder: str, suffix: str, source: Path | bytes, created: list[str] | None = None
     ) -> tuple[str, str]:
         """Store ``source`` (a file or bytes); return ``(sha256, relative path)``.
 
@@ -40,7 +40,7 @@ class BlobStore:
             from learnware_dock.package.reader import sha256_file
 
             sha = sha256_file(source)
-        rel = f"{kind}/{sha[:2]}/{sha}{suffix}"
+        rel = f"{folder}/{sha[:2]}/{sha}{suffix}"
         target = self.root / rel
         if target.exists():
             return sha, rel
@@ -68,18 +68,18 @@ class BlobStore:
         for rel in rels:
             (self.root / rel).unlink(missing_ok=True)
 
-    def sweep(self, kinds: Iterable[str], keep: set[str]) -> list[str]:
+    def sweep(self, folders: Iterable[str], keep: set[str]) -> list[str]:
         """Delete temp files and blobs not in ``keep``; return what was removed."""
         removed = []
-        for kind in kinds:
-            base = self.root / kind
+        for folder in folders:
+            base = self.root / folder
             if not base.is_dir():
                 continue
             for sub in base.iterdir():
                 if not sub.is_dir():
                     continue
                 for path in sub.iterdir():
-                    rel = f"{kind}/{sub.name}/{path.name}"
+                    rel = f"{folder}/{sub.name}/{path.name}"
                     if path.name.startswith(TMP_PREFIX) or rel not in keep:
                         path.unlink(missing_ok=True)
                         removed.append(rel)

@@ -141,8 +141,8 @@ def _check_name(name: str, archive: Path, limits: Limits) -> PurePosixPath:
 class _Guard:
     """Checks every member of one archive and counts every byte it produces."""
 
-    def __init__(self, archive: Path, limits: Limits, kind: str) -> None:
-        self.archive, self.limits, self.kind = archive, limits, kind
+    def __init__(self, archive: Path, limits: Limits, archive_type: str) -> None:
+        self.archive, self.limits, self.archive_type = archive, limits, archive_type
         self.size = max(archive.stat().st_size, 1)
         self.count = self.declared = self.written = 0
         self.seen: set[str] = set()
@@ -191,7 +191,7 @@ class _Guard:
         if total > limits.ratio_floor and total > limits.max_total_ratio * self.size:
             self.fail(
                 f"expands to over {total} bytes, more than {limits.max_total_ratio:.0f}x its "
-                f"{self.size} bytes on disk; refusing a likely {self.kind} bomb"
+                f"{self.size} bytes on disk; refusing a likely {self.archive_type} bomb"
             )
 
     def wrote(self, size: int) -> None:
@@ -272,8 +272,8 @@ def _extract_zip(archive: Path, dest: Path, limits: Limits) -> None:
         for info in infos:
             name = info.filename
             paths.append(guard.member(name, is_dir=info.is_dir()))
-            kind = stat.S_IFMT(info.external_attr >> 16)
-            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+            file_type = stat.S_IFMT(info.external_attr >> 16)
+            if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
                 guard.fail(f"member {_show(name)} is a link or device")
             if info.flag_bits & 0x1:
                 guard.fail(f"member {_show(name)} is encrypted")

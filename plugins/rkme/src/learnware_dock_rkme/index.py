@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SPEC = RKMETableSpecification.name
+#: the registered name of the table RKME type (the key of its spec in a UserInfo)
+TABLE_SPEC_NAME = RKMETableSpecification.name
 #: a pivot: float64 z (K x d), beta (K) and self term
 Pivot = tuple[np.ndarray, np.ndarray, float]
 
@@ -225,7 +226,7 @@ class RKMEIndex:
         self.revision = revision
 
     def _sync(self) -> None:
-        refs = self.market.organizer.spec_refs(SPEC)
+        refs = self.market.organizer.spec_refs(TABLE_SPEC_NAME)
         current = {i: ref.sha256 for i, ref in refs.items()}
         self.skipped = {i: sha for i, sha in self.skipped.items() if current.get(i) == sha}
         stale = {i for i, sha in self.loaded.items() if current.get(i) != sha}
@@ -275,7 +276,7 @@ class RKMEIndex:
             sha = shas[i]
             try:
                 if sha in too_large:
-                    self.limits.check_shape(*too_large[sha], f"learnware {i}'s {SPEC}")
+                    self.limits.check_shape(*too_large[sha], f"learnware {i}'s {TABLE_SPEC_NAME}")
                 vector = vectors.get(sha)
                 if vector is None:  # stored before this plugin was installed
                     vector = vectors[sha] = self._cache(i, refs[i])
@@ -296,7 +297,7 @@ class RKMEIndex:
 
     def _cache(self, learnware_id: str, ref: StatSpecRef) -> Vector:
         """Read, check and cache a spec stored before this plugin was installed."""
-        what = f"learnware {learnware_id}'s {SPEC}"
+        what = f"learnware {learnware_id}'s {TABLE_SPEC_NAME}"
         path = self.market.root / ref.path
         if path.is_file():
             self.limits.check_bytes(path.stat().st_size, what)

@@ -25,7 +25,7 @@ from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
-from learnware_dock_rkme.index import SPEC, Group, RKMEIndex
+from learnware_dock_rkme.index import TABLE_SPEC_NAME, Group, RKMEIndex
 from learnware_dock_rkme.kernel import embedding_products, one_blas_thread, squared_mmd
 from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.table import RKMETableSpecification
@@ -109,7 +109,7 @@ class RKMESearcher(Searcher):
         return self._index
 
     def supports(self, user_info: UserInfo) -> bool:
-        return SPEC in user_info.stat_specs
+        return TABLE_SPEC_NAME in user_info.stat_specs
 
     def backend(self) -> Backend:
         """The available compute backend with the highest priority."""
@@ -144,12 +144,12 @@ class RKMESearcher(Searcher):
             little and a plain scan is as fast (see benchmarks/bench_search.py).
         Raises :class:`SpecificationError` for a query over the :class:`SpecLimits`.
         """
-        spec = user_info.stat_specs.get(SPEC)
+        spec = user_info.stat_specs.get(TABLE_SPEC_NAME)
         if not isinstance(spec, RKMETableSpecification):
-            raise SearchError(f"the rkme searcher needs a {SPEC} in the user info")
+            raise SearchError(f"the rkme searcher needs a {TABLE_SPEC_NAME} in the user info")
         if mixture not in ("greedy", "oneshot", "none"):
             raise SearchError(f"mixture must be greedy, oneshot or none, not {mixture!r}")
-        self.limits.check_shape(len(spec.z), spec.dimension, f"the query's {SPEC}")
+        self.limits.check_shape(len(spec.z), spec.dimension, f"the query's {TABLE_SPEC_NAME}")
         allowed = set(self.market.semantic_matches(user_info).ids)
         self.index.sync()
         group = self.index.group(spec.dimension, spec.gamma)
