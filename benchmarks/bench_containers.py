@@ -36,12 +36,12 @@ import numpy as np
 
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.package.reader import extracted
+from learnware_dock.package.requirements import read_requirements
 from learnware_dock.testing import build_package
 from learnware_dock_isolation import sandbox
 from learnware_dock_isolation.client import ProcessModel
-from learnware_dock_isolation.container import VenvContainer
+from learnware_dock_isolation.container import VenvContainer, VenvOptions
 from learnware_dock_isolation.envs import EnvCache
-from learnware_dock_isolation.requirements import read_requirements
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_containers.json"
 D = 64
@@ -92,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             manifest = Manifest.read(root)
             container = VenvContainer()
 
+            options = VenvOptions(cache_dir=work / "venvs")
+
             def start_worker() -> None:
-                container.load(root, manifest, cache_dir=work / "venvs").close()
+                container.load(root, manifest, options).close()
 
             worker_start = median_seconds(start_worker, max(3, repeats // 4))
             results: dict[str, Any] = {
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             python = str(EnvCache.python(cache.ensure(requirements)))
             script = work / "baseline.py"
             script.write_text(BASELINE)
-            with container.load(root, manifest, cache_dir=work / "venvs") as model:
+            with container.load(root, manifest, options) as model:
                 for rows in (1, 10_000):
                     batch = X[:rows]
                     ours = median_seconds(lambda b=batch: model.predict(b), repeats * 5)

@@ -25,14 +25,21 @@ import numpy as np
 import pytest
 
 from learnware_dock.errors import ContainerError
+from learnware_dock.interfaces import LoadedModel, ModelInfo
+from learnware_dock.loading import choose_container, container_options
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.package.reader import extracted
 from learnware_dock.package.writer import write_folder, zip_folder
 from learnware_dock.plugins import get_plugin_manager, list_plugins
+from learnware_dock.protocol import WORKER_DIR
 from learnware_dock.registry import Components
 from learnware_dock.testing import CENTROID_MODEL, build_package
 from learnware_dock_docker.container import CODE, PACKAGE, DockerContainer, DockerModel
-from learnware_dock_isolation.client import HERE as WORKER_DIR
+
+
+def load(root: Path, manifest: Manifest, **options: Any) -> DockerModel:
+    """``DockerContainer().load`` with ``options`` built as ``Market.load`` builds them."""
+    return DockerContainer().load(root, manifest, container_options(DockerContainer, options))
 
 
 class FakeEngine:
@@ -153,8 +160,9 @@ def test_predicts_through_the_mocked_engine_with_isolation_settings(
     engine: FakeEngine, package: tuple[Path, Manifest, np.ndarray]
 ) -> None:
     root, manifest, X = package
-    with DockerContainer().load(root, manifest, client=engine, memory_limit=1 << 30) as model:
+    with load(root, manifest, client=engine, memory_limit=1 << 30) as model:
         assert isinstance(model, DockerModel)
+        assert model.info == ModelInfo((4,), (1,), ("predict",))
         predicted = model.predict(X)
         assert (predicted[:30] == 0).mean() > 0.9 and (predicted[30:] == 1).mean() > 0.9
         spec = engine.containers["c0"]
@@ -167,16 +175,38 @@ def test_predicts_through_the_mocked_engine_with_isolation_settings(
     assert engine.removed == ["c0"]  # removed on close
 
 
+def test_options_and_priority(
+    engine: FakeEngine, package: tuple[Path, Manifest, np.ndarray]
+) -> None:
+    """The shared defaults (4 GiB, as every container), ``no limit`` as None, and a
+    priority below venv's: docker is the default only where venv is not installed."""
+    root, manifest, _ = package
+    with load(root, manifest, client=engine) as model:
+        assert engine.containers["c0"]["host_config"]["Memory"] == 4 << 30
+        assert model.timeout == 60.0 and model.load_timeout == 120.0
+    with load(root, manifest, client=engine, memory_limit="none", cpus="2.5") as model:
+        config = engine.containers["c1"]["host_config"]
+        assert "Memory" not in config and config["NanoCpus"] == 2_500_000_000
+        assert isinstance(model, LoadedModel)
+    components = Components(get_plugin_manager())
+    if "venv" in components.containers:  # learnware-dock-isolation is installed
+        venv = components.containers.get("venv")
+        assert DockerContainer.priority < venv.priority
+        assert choose_container(components) is venv
+    else:
+        assert choose_container(components) is DockerContainer
+
+
 def test_image_is_built_once_per_requirements(
     engine: FakeEngine, package: tuple[Path, Manifest, np.ndarray]
 ) -> None:
     root, manifest, _ = package
-    DockerContainer().load(root, manifest, client=engine, image="python:3.11-slim").close()
-    DockerContainer().load(root, manifest, client=engine, image="python:3.11-slim").close()
+    load(root, manifest, client=engine, image="python:3.11-slim").close()
+    load(root, manifest, client=engine, image="python:3.11-slim").close()
     assert len(engine.images_built) == 1
     (dockerfile,) = engine.images_built.values()
     assert dockerfile.startswith("FROM python:3.11-slim\n") and "numpy" in dockerfile
-    DockerContainer().load(root, manifest, client=engine, image="python:3.12-slim").close()
+    load(root, manifest, client=engine, image="python:3.12-slim").close()
     assert len(engine.images_built) == 2
 
 
@@ -186,9 +216,11 @@ def test_build_failure_and_unknown_options(
     root, manifest, _ = package
     engine.build_error = "pip: no matching distribution for nope"
     with pytest.raises(ContainerError, match="failed: pip: no matching distribution"):
-        DockerContainer().load(root, manifest, client=engine)
-    with pytest.raises(ContainerError, match="no option\\(s\\): gpus"):
-        DockerContainer().load(root, manifest, client=engine, gpus=1)
+        load(root, manifest, client=engine)
+    with pytest.raises(ContainerError, match="container 'docker': unknown option 'gpus'"):
+        load(root, manifest, client=engine, gpus=1)
+    with pytest.raises(ContainerError, match="cpus must be a positive number of CPUs"):
+        load(root, manifest, client=engine, cpus=0)
 
 
 def test_crash_is_reported_and_the_container_replaced(engine: FakeEngine, tmp_path: Path) -> None:
@@ -206,7 +238,7 @@ def test_crash_is_reported_and_the_container_replaced(engine: FakeEngine, tmp_pa
         requirements="numpy\n",
     )
     with extracted(zip_folder(folder, tmp_path / "crash.zip")) as root:
-        model = DockerContainer().load(root, Manifest.read(root), client=engine)
+        model = load(root, Manifest.read(root), client=engine)
         with pytest.raises(ContainerError, match="exit code 5") as error:
             model.predict_proba(np.zeros((1, 4)))
         assert "going down" in str(error.value)
@@ -226,7 +258,7 @@ def test_no_engine_is_a_clear_error(
         # collect it here, not during a later test
         warnings.simplefilter("ignore", ResourceWarning)
         with pytest.raises(ContainerError, match="no Docker engine answers"):
-            DockerContainer().load(root, manifest)
+            load(root, manifest)
         gc.collect()
 
 
@@ -253,5 +285,5 @@ def test_real_engine_round_trip(package: tuple[Path, Manifest, np.ndarray]) -> N
     if not _engine_answers():
         pytest.skip("no Docker or Podman engine answers here")
     root, manifest, X = package
-    with DockerContainer().load(root, manifest) as model:
+    with load(root, manifest) as model:
         assert model.predict(X).shape == (len(X),)

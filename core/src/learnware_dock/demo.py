@@ -221,28 +221,17 @@ def reuse(market: Market, result: Any, X: Any, y: Any, console: Any) -> None:
 
 def reuse_predictions(market: Market, result: Any, X: Any) -> dict[str, Any]:
     """Top-1, weighted averaging and job selector predictions on the user's rows."""
-    mixture = result.mixtures[0]
-    type_name = "RKMETableSpecification"
     top = result.singles[0].learnware
-    models: list[Any] = []
-    try:
-        for lw in mixture.learnwares:
-            models.append(market.load(lw))
-        specs = [market.stat_spec(lw, type_name) for lw in mixture.learnwares]
-        # plugin classes with their own keyword options (see learnware-dock-reuse)
-        averaging_cls: Any = market.components.reusers.get("averaging")
-        selector_cls: Any = market.components.reusers.get("job-selector")
-        ids = [lw.id for lw in mixture.learnwares]
+    with market.reuser(result, "averaging") as averaging:
+        ids = [lw.id for lw in result.mixtures[0].learnwares]
         if top.id in ids:  # already running as a member of the mixture
-            predictions = {f"top-1 single ({top.name})": models[ids.index(top.id)].predict(X)}
+            predictions = {
+                f"top-1 single ({top.name})": averaging.models[ids.index(top.id)].predict(X)
+            }
         else:
             with market.load(top) as best:
                 predictions = {f"top-1 single ({top.name})": best.predict(X)}
-        averaging = averaging_cls(models, mixture.weights, classes=10)
         predictions["averaging, weighted by the mixture"] = averaging.predict(X)
-        selector = selector_cls(models, specs=specs, classes=10).fit(X)
-        predictions["job selector"] = selector.predict(X)
-    finally:
-        for model in models:
-            model.close()
+    with market.reuser(result, "job-selector") as selector:
+        predictions["job selector"] = selector.fit(X).predict(X)
     return predictions

@@ -11,21 +11,20 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnware_dock.config import cache_home
-from learnware_dock.errors import ContainerError
+from learnware_dock.errors import ContainerError, DockError
+from learnware_dock.options import build_options
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.package.safezip import extract
 
 if TYPE_CHECKING:
     from learnware_dock.domain import Learnware
-    from learnware_dock.interfaces import Container, LoadedModel
+    from learnware_dock.interfaces import Container, ContainerOptions, LoadedModel
     from learnware_dock.registry import Components
-
-#: preferred containers, most isolating first; ``inprocess`` is never chosen by default
-PREFERRED = ("venv", "docker")
 
 
 def unpacked(learnware: Learnware, cache: Path | None = None) -> Path:
@@ -53,21 +52,28 @@ def unpacked(learnware: Learnware, cache: Path | None = None) -> Path:
 
 
 def choose_container(components: Components, name: str | None = None) -> type[Container]:
-    """The named container, or the most isolating one installed."""
+    """The named container, or the default: the highest-``priority`` one that is not
+    ``trusted_only`` (ties: by name)."""
     registry = components.containers
     if name is not None:
         return registry.get(name)
-    installed = registry.names()
-    for preferred in PREFERRED:
-        if preferred in installed:
-            return registry.get(preferred)
     untrusted = [c for c in registry.classes() if not c.trusted_only]
     if untrusted:
-        return min(untrusted, key=lambda c: c.name)
+        return min(untrusted, key=lambda c: (-c.priority, c.name))
     raise ContainerError(
         "no isolating container is installed: pip install learnware-dock-isolation "
         "(container 'venv'), or pass container='inprocess' for a package you trust"
     )
+
+
+def container_options(cls: type[Container], values: Mapping[str, Any]) -> ContainerOptions:
+    """The options object of container ``cls`` built from ``values`` (keywords or
+    ``NAME=VALUE`` strings); one :class:`ContainerError` lists every unknown or bad
+    option."""
+    try:
+        return build_options(cls.options_class, values, what=f"container {cls.name!r}")
+    except DockError as exc:
+        raise ContainerError(str(exc)) from None
 
 
 def load_model(
@@ -77,7 +83,9 @@ def load_model(
     cache: Path | None = None,
     **options: Any,
 ) -> LoadedModel:
-    """Start ``learnware``'s model in a container (default: the most isolating one)."""
+    """Start ``learnware``'s model in a container (default: see :func:`choose_container`)
+    with ``options`` (see :func:`container_options`)."""
     cls = choose_container(components, container)
+    built = container_options(cls, options)
     root = unpacked(learnware, cache)
-    return cls().load(root, Manifest.read(root), **options)
+    return cls().load(root, Manifest.read(root), built)

@@ -6,6 +6,7 @@ import inspect
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -17,6 +18,7 @@ from learnware_dock.errors import CheckError, SearchError
 from learnware_dock.interfaces import (
     LoadedModel,
     NewLearnware,
+    Reuser,
     Searcher,
     StatSpecification,
     Submission,
@@ -249,6 +251,38 @@ class Market:
         except TypeError as exc:
             raise SearchError(f"searcher {searcher!r} does not take these options: {exc}") from exc
         return instance.search(info, **options)
+
+    # -- reuse ---------------------------------------------------------------------------------
+    def reuser(
+        self,
+        result: SearchResult,
+        method: str,
+        options: Mapping[str, Any] | object | None = None,
+        *,
+        container: str | None = None,
+        mixture: int = 0,
+        user_info: UserInfo | None = None,
+    ) -> AbstractContextManager[Reuser]:
+        """The reuser named ``method`` built for a mixture of ``result``, in a ``with``
+        block that closes its models (see :func:`learnware_dock.reusing.open_reuser`)::
+
+            result = market.search(UserInfo(stat_specs={spec.name: spec}))
+            with market.reuser(result, "averaging", {"weighted": False}) as reuser:
+                predicted = reuser.fit(X).predict(X)
+
+        ``options`` are the reuser's declared options (``dock reusers`` lists them).
+        """
+        from learnware_dock.reusing import open_reuser
+
+        return open_reuser(
+            self,
+            result,
+            method,
+            options,
+            container=container,
+            mixture=mixture,
+            user_info=user_info,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:

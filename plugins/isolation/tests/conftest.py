@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from learnware_dock.loading import container_options
 from learnware_dock.market import Market
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.package.reader import extracted
@@ -89,7 +90,8 @@ def start(tmp_path: Path, env_cache: Path) -> Iterator[Callable[..., ProcessMode
         context = extracted(archive)
         root = context.__enter__()
         roots.append(context)
-        model = VenvContainer().load(root, Manifest.read(root), **options)  # type: ignore[arg-type]
+        built = container_options(VenvContainer, options)
+        model = VenvContainer().load(root, Manifest.read(root), built)
         opened.append(model)
         return model
 

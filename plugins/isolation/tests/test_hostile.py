@@ -15,9 +15,9 @@ import pytest
 
 from learnware_dock import Market
 from learnware_dock.errors import CheckError, ContainerError, PackageError
+from learnware_dock.package.requirements import parse_lines, read_requirements
 from learnware_dock.testing import table_semantic_spec
 from learnware_dock_isolation.client import ProcessModel
-from learnware_dock_isolation.requirements import parse_lines, read_requirements
 
 Start = Callable[..., ProcessModel]
 Make = Callable[..., Path]
@@ -221,7 +221,7 @@ def _zip_with(path: Path, base: Path, extra: Callable[[zipfile.ZipFile], None]) 
 
 def _symlink(out: zipfile.ZipFile) -> None:
     info = zipfile.ZipInfo("link")
-    info.external_attr = (0o120777 << 16)
+    info.external_attr = 0o120777 << 16
     out.writestr(info, "/etc/passwd")
 
 

@@ -17,11 +17,11 @@ import pytest
 
 from learnware_dock import Market
 from learnware_dock.errors import ContainerError
+from learnware_dock.package.requirements import env_key
 from learnware_dock.testing import table_semantic_spec
 from learnware_dock_isolation import sandbox
 from learnware_dock_isolation.client import ProcessModel
 from learnware_dock_isolation.envs import MARKER, EnvCache
-from learnware_dock_isolation.requirements import env_key
 
 Start = Callable[..., ProcessModel]
 Make = Callable[..., Path]
@@ -273,7 +273,7 @@ def test_the_environment_key_covers_the_dock_installation(
 ) -> None:
     here = env_key(["numpy"], share_host=True)
     monkeypatch.setattr(
-        "learnware_dock_isolation.requirements.host_site_dirs", lambda: ["/elsewhere/site"]
+        "learnware_dock.package.requirements.host_site_dirs", lambda: ["/elsewhere/site"]
     )
     assert env_key(["numpy"], share_host=True) != here
     assert env_key(["numpy"], share_host=False) == env_key(["numpy"], share_host=False)

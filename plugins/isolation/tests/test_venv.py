@@ -14,6 +14,7 @@ import pytest
 
 from learnware_dock import Market
 from learnware_dock.errors import ContainerError
+from learnware_dock.interfaces import ModelInfo
 from learnware_dock.plugins import get_plugin_manager, list_plugins
 from learnware_dock.registry import Components
 from learnware_dock.testing import build_package, table_semantic_spec
@@ -58,7 +59,7 @@ def test_round_trip_matches_the_inprocess_container(tmp_path: Path, toy_market: 
     with market.load(lw.id, container="inprocess") as trusted, market.load(lw.id) as isolated:
         assert isinstance(isolated, ProcessModel)
         np.testing.assert_array_equal(isolated.predict(X), trusted.predict(X))
-        assert isolated.info["input_shape"] == [4] and isolated.info["methods"] == ["predict"]
+        assert isolated.info == ModelInfo((4,), (1,), ("predict",)) == trusted.info
         with pytest.raises(ContainerError, match=r"has no predict_proba\(\)"):
             isolated.predict_proba(X)
         assert isolated.predict(X[:1]).shape == (1,)  # still alive after the refusal
@@ -168,8 +169,8 @@ class Model(BaseModel):
         return np.asarray(X).sum(axis=1)
 """
     )
-    assert model.info["input_shape"] == [4] and model.info["output_shape"] == [1]
-    assert set(model.info["methods"]) == {"predict", "fit", "finetune"}
+    assert model.info == ModelInfo((4,), (1,), ("predict", "fit", "finetune"))
+    assert model.ready["input_shape"] == [4]  # the report as the worker sent it
     np.testing.assert_array_equal(model.predict(np.ones((2, 4))), [4.0, 4.0])
 
 
@@ -239,7 +240,7 @@ def test_worker_cannot_reach_the_hosts_loopback(start: Start) -> None:
     instead with DOCK_REQUIRE_SANDBOX=1 (CI)."""
     with host_listener() as (port, received):
         isolated = start(DIAL.format(port=port))
-        assert isolated.info["interfaces"] == ["lo"]
+        assert isolated.ready["interfaces"] == ["lo"]
         outcome = isolated.predict(np.zeros((1, 4))).tolist()
         assert outcome != [1.0], "with network=False the worker reached the host's 127.0.0.1"
         assert len(outcome) == 1 and outcome[0] < 0, outcome  # -errno: the connect failed
@@ -253,8 +254,12 @@ def test_worker_cannot_reach_the_hosts_loopback(start: Start) -> None:
 
 
 def test_unknown_option_is_a_clear_error(start: Start) -> None:
-    with pytest.raises(ContainerError, match="no option\\(s\\): gpu"):
+    with pytest.raises(ContainerError, match="container 'venv': unknown option 'gpu'"):
         start(ECHO, gpu=True)
+    with pytest.raises(ContainerError, match=r"did you mean 'cpu_limit'\?"):
+        start(ECHO, cpu_limt=5)
+    with pytest.raises(ContainerError, match="tmpfs_size must be a number of bytes"):
+        start(ECHO, tmpfs_size=10)
 
 
 def test_workers_start_while_other_threads_run_blas(

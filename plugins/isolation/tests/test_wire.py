@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from learnware_dock.errors import ContainerError
-from learnware_dock_isolation import wire
+from learnware_dock.protocol import wire
 from learnware_dock_isolation.client import ProcessModel
 from learnware_dock_isolation.tail import PipeTail
 

@@ -1,4 +1,4 @@
-"""The ``docker`` container: the worker protocol of learnware-dock-isolation, in a container.
+"""The ``docker`` container: the worker protocol (:mod:`learnware_dock.protocol`) in a container.
 
 Per distinct requirements an image is built once ``FROM`` the configured base image
 (``pip install numpy`` + the requirements; the build may use the network, the running
@@ -19,14 +19,15 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from learnware_dock.errors import ContainerError
-from learnware_dock.interfaces import Container
+from learnware_dock.interfaces import Container, ContainerOptions
+from learnware_dock.options import option
 from learnware_dock.package.manifest import Manifest
+from learnware_dock.package.requirements import env_key, read_requirements
+from learnware_dock.protocol import WORKER_DIR, ProtocolModel, wire, worker_request
 from learnware_dock_docker.stream import AttachStream
-from learnware_dock_isolation import wire
-from learnware_dock_isolation.client import HERE as WORKER_DIR
-from learnware_dock_isolation.client import ProtocolModel, worker_request
-from learnware_dock_isolation.requirements import env_key, read_requirements
 
 DEFAULT_IMAGE = "python:3.11-slim"
 API_VERSION = "1.41"
@@ -71,6 +72,26 @@ def ensure_image(api: Any, base: str, requirements: list[str]) -> str:
     return tag
 
 
+def _cpus(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and 0 < value <= 1024):
+        raise ValueError(f"{attribute.name} must be a positive number of CPUs, not {value!r}")
+
+
+@attrs.frozen
+class DockerOptions(ContainerOptions):
+    """The ``docker`` container's options (``load_timeout`` includes starting the
+    container; ``network`` False: ``network_mode=none``)."""
+
+    image: str | None = option(
+        None, help=f"Base image (default $DOCK_DOCKER_IMAGE or {DEFAULT_IMAGE})."
+    )
+    cpus: float = option(1.0, help="CPUs the container may use.", validator=_cpus)
+    client: Any = option(
+        None, help="A docker.APIClient (default: from the environment, DOCKER_HOST included)."
+    )
+
+
 class DockerModel(ProtocolModel):
     """A worker in a container (see the module docstring)."""
 
@@ -83,7 +104,7 @@ class DockerModel(ProtocolModel):
         *,
         timeout: float,
         load_timeout: float,
-        memory_limit: int,
+        memory_limit: int | None,
         cpus: float,
         network: bool,
     ) -> None:
@@ -163,45 +184,28 @@ class DockerModel(ProtocolModel):
 
 
 class DockerContainer(Container):
-    """Runs a package's model in a Docker (or Podman) container.
-
-    Options: ``image`` (base image, default ``$DOCK_DOCKER_IMAGE`` or python:3.11-slim),
-    ``timeout`` (60 s per call), ``load_timeout`` (120 s; includes container start),
-    ``memory_limit`` (2 GiB), ``cpus`` (1.0), ``network`` (False), ``client`` (a
-    ``docker.APIClient``; default from the environment, ``DOCKER_HOST`` included).
-    """
+    """Runs a package's model in a Docker (or Podman) container; its options are
+    :class:`DockerOptions`."""
 
     name = "docker"
+    priority = 10
+    options_class = DockerOptions
 
-    def load(
-        self,
-        root: Path,
-        manifest: Manifest,
-        *,
-        image: str | None = None,
-        timeout: float = 60.0,
-        load_timeout: float = 120.0,
-        memory_limit: int = 2 << 30,
-        cpus: float = 1.0,
-        network: bool = False,
-        client: Any = None,
-        **options: Any,
-    ) -> DockerModel:
-        if options:
-            raise ContainerError(f"the docker container has no option(s): {', '.join(options)}")
-        api = client if client is not None else _client()
-        base = image or os.environ.get("DOCK_DOCKER_IMAGE", DEFAULT_IMAGE)
+    def load(self, root: Path, manifest: Manifest, options: ContainerOptions) -> DockerModel:
+        docker = DockerOptions.from_options(options)
+        api = docker.client if docker.client is not None else _client()
+        base = docker.image or os.environ.get("DOCK_DOCKER_IMAGE", DEFAULT_IMAGE)
         tag = ensure_image(api, base, read_requirements(root))
         return DockerModel(
             api,
             tag,
             root,
             manifest,
-            timeout=timeout,
-            load_timeout=load_timeout,
-            memory_limit=memory_limit,
-            cpus=cpus,
-            network=network,
+            timeout=docker.timeout,
+            load_timeout=docker.load_timeout,
+            memory_limit=docker.memory_limit,
+            cpus=docker.cpus,
+            network=docker.network,
         ).started()
 
 

@@ -18,7 +18,7 @@ STDERR_TAIL = 4000
 
 
 class AttachStream:
-    """A :class:`learnware_dock_isolation.wire.Stream` over an attach socket."""
+    """A :class:`learnware_dock.protocol.wire.Stream` over an attach socket."""
 
     def __init__(self, sock: Any) -> None:
         self.raw = getattr(sock, "_sock", sock)  # docker returns a SocketIO around it
@@ -71,4 +71,3 @@ class AttachStream:
         for handle in (self.handle, self.raw):
             with contextlib.suppress(OSError):
                 handle.close()
-

@@ -1,7 +1,8 @@
 """The ``dock`` command (typer + rich). Heavy modules are imported inside commands.
 
 Commands live in sibling modules by topic (``store``: packages and the market; ``find``:
-search, specs, demo; ``running``: running models); each registers on :data:`app`.
+search, specs, demo; ``running``: running models; ``reuse``: reusing what a search
+found, and the reusers); each registers on :data:`app`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from learnware_dock.cli import find, running, store
+from learnware_dock.cli import find, reuse, running, store
 from learnware_dock.cli.common import app
 from learnware_dock.cli.find import print_result
 from learnware_dock.errors import DockError
@@ -24,7 +25,7 @@ def _root(
     """learnware-dock: publish models with specifications; find and reuse them."""
 
 
-__all__ = ["app", "find", "main", "print_result", "running", "store"]
+__all__ = ["app", "find", "main", "print_result", "reuse", "running", "store"]
 
 
 _plugin_commands_added = False

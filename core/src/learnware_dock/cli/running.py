@@ -18,11 +18,19 @@ def run(
     output: Annotated[Path, typer.Option("--output", "-o", help=".npy file to write.")],
     container: Annotated[
         str | None,
-        typer.Option(help="Container (default: the most isolating installed, e.g. venv)."),
+        typer.Option(help="Container (default: the highest-priority isolating one, e.g. venv)."),
     ] = None,
     proba: Annotated[bool, typer.Option(help="predict_proba instead of predict.")] = False,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds allowed per call (container option).")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-O",
+            help="A container option as NAME=VALUE (repeatable), e.g. -O memory_limit=none.",
+        ),
     ] = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
@@ -32,16 +40,20 @@ def run(
 
     import numpy as np
 
+    from learnware_dock.options import parse_pairs
     from learnware_dock.tabular import load_table
 
     if output.suffix.lower() != ".npy":
         raise DockError(f"--output must be a .npy file, not {output.name}")
     rows = load_table(data)
-    options = {} if timeout is None else {"timeout": timeout}
+    options: dict[str, object] = dict(parse_pairs(option or []))
+    if timeout is not None:
+        options["timeout"] = timeout
     start = time.perf_counter()
-    with open_market(market, create=False) as m, m.load(
-        learnware_id, container=container, **options
-    ) as model:
+    with (
+        open_market(market, create=False) as m,
+        m.load(learnware_id, container=container, **options) as model,
+    ):
         result = model.predict_proba(rows) if proba else model.predict(rows)
     seconds = time.perf_counter() - start
     try:
@@ -52,6 +64,5 @@ def run(
         emit({"output": str(output), "shape": list(np.shape(result)), "seconds": seconds})
     else:
         make_console().print(
-            f"wrote {np.shape(result)} to [bold]{output}[/] ({seconds:.2f} s, "
-            f"{len(rows)} rows)"
+            f"wrote {np.shape(result)} to [bold]{output}[/] ({seconds:.2f} s, {len(rows)} rows)"
         )

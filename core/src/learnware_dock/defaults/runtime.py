@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from learnware_dock.errors import ContainerError
-from learnware_dock.interfaces import Container, LoadedModel
+from learnware_dock.interfaces import Container, ContainerOptions, LoadedModel, ModelInfo
 from learnware_dock.package.manifest import Manifest
 
 _counter = itertools.count()
@@ -27,6 +27,12 @@ class InProcessModel(LoadedModel):
 
     def __init__(self, model: Any, label: str) -> None:
         self.model, self.label = model, label
+        self._info = ModelInfo.of(model)
+
+    @property
+    def info(self) -> ModelInfo:
+        """The model object's shapes and methods (read when it was built)."""
+        return self._info
 
     def _call(self, method: str, *args: np.ndarray) -> Any:
         func = getattr(self.model, method, None)
@@ -51,12 +57,16 @@ class InProcessModel(LoadedModel):
 
 
 class InProcessContainer(Container):
-    """Runs the model in the dock process. Trusted packages only."""
+    """Runs the model in the dock process. Trusted packages only: never chosen by default.
+    It takes the :class:`ContainerOptions` but enforces none of them (a call cannot be
+    stopped or limited inside the dock process)."""
 
     name = "inprocess"
     trusted_only = True
 
-    def load(self, root: Path, manifest: Manifest, **options: Any) -> LoadedModel:
+    def load(
+        self, root: Path, manifest: Manifest, options: ContainerOptions | None = None
+    ) -> LoadedModel:
         module_name = f"_dock_learnware_{next(_counter)}"
         init = root / manifest.model.module_path
         spec = importlib.util.spec_from_file_location(

@@ -6,9 +6,12 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from learnware_dock.errors import SpecificationError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class StatSpecification(ABC):
@@ -82,6 +85,12 @@ class StatSpecification(ABC):
     @abstractmethod
     def dist(self, other: Self) -> float:
         """Distance between two specifications of this type (lower is closer)."""
+
+    def probe_rows(self, count: int) -> np.ndarray | None:
+        """Up to ``count`` input rows (an n x d array) shaped like the data this spec
+        describes, for checking that a model runs on such data (the ``stat`` checker);
+        None (the default) when this spec cannot give rows."""
+        return None
 
     @classmethod
     def load(cls, path: str | Path) -> Self:

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 from learnware_dock.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from learnware_dock_isolation.container import VenvContainer
+    from learnware_dock_isolation.container import VenvContainer, VenvOptions
 
 _WHERE = {
     "VenvContainer": "learnware_dock_isolation.container",
+    "VenvOptions": "learnware_dock_isolation.container",
 }
 
-__all__ = ["VenvContainer"]
+__all__ = ["VenvContainer", "VenvOptions"]
 
 __getattr__ = lazy_exports(__name__, _WHERE)

@@ -1,24 +1,28 @@
 """The ``stat`` checker: run the submitted model in a container and check what it returns.
 
-It builds the model (``venv`` by default), checks ``input_shape``/``output_shape`` against
-the semantic spec as the `learnware` package does (Table: input_shape = (Input.Dimension,);
-Classification: output (1,) for labels in [0, C) or (C,) scores; Regression: (Output
-.Dimension,)), then predicts on probe rows drawn from the learnware's own RKME (its
-points are herding samples of the training data) rather than pure noise, and checks the
+It builds the model in the default container (the highest-priority one that isolates
+code, ``venv`` when installed: :func:`learnware_dock.loading.choose_container`), checks
+``input_shape``/``output_shape`` against the semantic spec as the `learnware` package
+does (Table: input_shape = (Input.Dimension,); Classification: output (1,) for labels in
+[0, C) or (C,) scores; Regression: (Output.Dimension,)), then predicts on probe rows from
+the learnware's own statistical specifications (:meth:`StatSpecification.probe_rows`; an
+RKME gives its heaviest points, herding samples of the training data) rather than pure
+noise, on random normal rows when none gives rows of the right width, and checks the
 output's length, shape and finiteness. Passing makes the learnware USABLE.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from learnware_dock.config import setting
 from learnware_dock.domain import CheckResult, Status
 from learnware_dock.errors import DockError
-from learnware_dock.interfaces import Checker, Submission
+from learnware_dock.interfaces import Checker, ModelInfo, Submission
+from learnware_dock.loading import choose_container, container_options
 
 PROBES = 16
 
@@ -30,21 +34,23 @@ def _first(values: tuple[str, ...] | None) -> str | None:
 def probe_rows(submission: Submission, dim: int, seed: int = 0) -> tuple[np.ndarray, str]:
     """Up to PROBES input rows and where they come from."""
     for name, spec in submission.stat_specs.items():
-        z = getattr(spec, "z", None)
-        if isinstance(z, np.ndarray) and z.ndim == 2 and z.shape[1] == dim:
-            beta = np.asarray(getattr(spec, "beta", np.ones(len(z))), dtype=np.float64)
-            order = np.argsort(-beta, kind="stable")[:PROBES]  # the heaviest points
-            return z[order].astype(np.float64), f"{len(order)} rows of its {name}"
+        rows = spec.probe_rows(PROBES)
+        if rows is None:
+            continue
+        rows = np.asarray(rows)
+        usable = rows.ndim == 2 and len(rows) > 0 and rows.shape[1] == dim
+        if usable and rows.dtype.kind in "biuf" and np.isfinite(rows).all():
+            rows = rows[:PROBES].astype(np.float64)
+            return rows, f"{len(rows)} rows of its {name}"
     rng = np.random.default_rng(seed)
     return rng.standard_normal((PROBES, dim)), f"{PROBES} random normal rows"
 
 
-def shape_problems(semantic: Any, info: dict[str, Any]) -> list[str]:
+def shape_problems(semantic: Any, info: ModelInfo) -> list[str]:
     """Where the model's declared shapes break the conventions of its semantic spec."""
     problems = []
     data, task = _first(semantic.data), _first(semantic.task)
-    input_shape: list[int] | None = info.get("input_shape")
-    output_shape: list[int] | None = info.get("output_shape")
+    input_shape, output_shape = info.input_shape, info.output_shape
     table = data == "Table" and semantic.input is not None
     if table and input_shape is not None and list(input_shape) != [semantic.input.dimension]:
         problems.append(
@@ -89,29 +95,33 @@ def output_problems(semantic: Any, out: np.ndarray, rows: int) -> list[str]:
 
 
 class StatChecker(Checker):
-    """See the module docstring. ``DOCK_STAT_CHECK_TIMEOUT`` sets seconds per call (60)."""
+    """See the module docstring. ``DOCK_STAT_CHECK_TIMEOUT`` sets seconds per call (the
+    container's default ``timeout`` when unset); ``container`` names a container to use
+    instead of the default one."""
 
     name = "stat"
     order = 50
     grants_usable = True
-    container = "venv"
+    container: ClassVar[str | None] = None
 
     def check(self, submission: Submission) -> CheckResult:
         semantic = submission.semantic_spec
-        timeout = setting("DOCK_STAT_CHECK_TIMEOUT", float, default=60.0, minimum=0.1)
         try:
-            cls = submission.components.containers.get(self.container)
-            model = cls().load(submission.root, submission.manifest, timeout=timeout)
+            cls = choose_container(submission.components, self.container)
+            default = cls.options_class().timeout
+            timeout = setting("DOCK_STAT_CHECK_TIMEOUT", float, default=default, minimum=0.1)
+            options = container_options(cls, {"timeout": timeout})
+            model = cls().load(submission.root, submission.manifest, options)
         except DockError as exc:
             return CheckResult(self.name, Status.INVALID, str(exc))
         with model:
-            info = getattr(model, "info", {})
+            info = model.info
             problems = shape_problems(semantic, info)
             if problems:
                 return CheckResult(self.name, Status.INVALID, "; ".join(problems))
             dim = semantic.input.dimension if semantic.input is not None else None
-            if dim is None and info.get("input_shape"):
-                dim = int(np.prod(info["input_shape"]))
+            if dim is None and info.input_shape:
+                dim = int(np.prod(info.input_shape))
             if dim is None:
                 return CheckResult(
                     self.name, Status.NONUSABLE, "no Input.Dimension or input_shape to probe"
@@ -130,5 +140,5 @@ class StatChecker(Checker):
             self.name,
             Status.USABLE,
             f"predict on {source}: output {out.shape} in {seconds * 1000:.1f} ms "
-            f"({self.container} container)",
+            f"({cls.name} container)",
         )

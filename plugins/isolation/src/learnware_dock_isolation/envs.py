@@ -36,9 +36,9 @@ from filelock import FileLock
 
 from learnware_dock.config import cache_home
 from learnware_dock.errors import ContainerError
+from learnware_dock.package.requirements import env_key, host_site_dirs
 from learnware_dock_isolation import sandbox
 from learnware_dock_isolation.pipconf import pip_config_mounts, pip_environment
-from learnware_dock_isolation.requirements import env_key, host_site_dirs
 
 log = logging.getLogger(__name__)
 

@@ -10,24 +10,32 @@ from typing import TYPE_CHECKING
 from learnware_dock.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from learnware_dock_reuse.augment import FeatureAugmentReuser
-    from learnware_dock_reuse.averaging import AveragingReuser
-    from learnware_dock_reuse.job_selector import JobSelectorReuser
+    from learnware_dock_reuse.augment import FeatureAugmentOptions, FeatureAugmentReuser
+    from learnware_dock_reuse.averaging import AveragingOptions, AveragingReuser
+    from learnware_dock_reuse.job_selector import JobSelectorOptions, JobSelectorReuser
     from learnware_dock_reuse.outputs import ReuseError
-    from learnware_dock_reuse.pruning import EnsemblePruningReuser
+    from learnware_dock_reuse.pruning import EnsemblePruningOptions, EnsemblePruningReuser
 
 _WHERE = {
+    "AveragingOptions": "learnware_dock_reuse.averaging",
     "AveragingReuser": "learnware_dock_reuse.averaging",
+    "EnsemblePruningOptions": "learnware_dock_reuse.pruning",
     "EnsemblePruningReuser": "learnware_dock_reuse.pruning",
+    "FeatureAugmentOptions": "learnware_dock_reuse.augment",
     "FeatureAugmentReuser": "learnware_dock_reuse.augment",
+    "JobSelectorOptions": "learnware_dock_reuse.job_selector",
     "JobSelectorReuser": "learnware_dock_reuse.job_selector",
     "ReuseError": "learnware_dock_reuse.outputs",
 }
 
 __all__ = [
+    "AveragingOptions",
     "AveragingReuser",
+    "EnsemblePruningOptions",
     "EnsemblePruningReuser",
+    "FeatureAugmentOptions",
     "FeatureAugmentReuser",
+    "JobSelectorOptions",
     "JobSelectorReuser",
     "ReuseError",
 ]

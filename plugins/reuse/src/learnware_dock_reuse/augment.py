@@ -1,33 +1,51 @@
 """``feature-augment`` (data-dependent): the learnwares' outputs are appended to the
 user's features and a linear model tuned by cross-validation is trained on the few labels:
 ``RidgeCV`` for regression (any number of outputs), logistic regression with C chosen by
-cross-validation for classification, both after standard scaling."""
+cross-validation for classification, both after standard scaling. The ``cv`` folds are
+shuffled with ``seed`` (stratified for classification)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Self
 
+import attrs
 import numpy as np
 
+from learnware_dock.interfaces import ReuseContext
+from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
 from learnware_dock_reuse.outputs import OutputKind, ReuseError, Task, check_rows
 
 
-def logistic_cv(folds: int) -> Any:
-    """L2 logistic regression with C chosen by ``folds``-fold cross-validation (a grid
-    search: ``LogisticRegressionCV``'s defaults are in flux across scikit-learn versions)."""
+def logistic_cv(folds: int, seed: int = 0) -> Any:
+    """L2 logistic regression with C chosen by ``folds``-fold stratified cross-validation
+    (a grid search: ``LogisticRegressionCV``'s defaults are in flux across scikit-learn
+    versions)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     grid = {"C": np.logspace(-3, 3, 7).tolist()}
-    return GridSearchCV(LogisticRegression(max_iter=2000), grid, cv=folds)
+    splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return GridSearchCV(LogisticRegression(max_iter=2000), grid, cv=splits)
+
+
+@attrs.frozen
+class FeatureAugmentOptions:
+    cv: int = option(
+        3,
+        help="Cross-validation folds (fewer when a class has fewer labels).",
+        validator=attrs.validators.ge(2),
+    )
+    seed: int = option(0, help="Random seed.", validator=attrs.validators.ge(0))
 
 
 class FeatureAugmentReuser(CombiningReuser):
     """See the module docstring."""
 
     name = "feature-augment"
+    options_class = FeatureAugmentOptions
+    needs_labels = True
 
     def __init__(
         self,
@@ -44,12 +62,24 @@ class FeatureAugmentReuser(CombiningReuser):
         self.cv, self.seed = cv, seed
         self.model: Any = None
 
+    @classmethod
+    def from_search(cls, context: ReuseContext, options: FeatureAugmentOptions) -> Self:
+        return cls(
+            list(context.models),
+            list(context.weights),
+            task=context.task,
+            classes=context.classes,
+            cv=options.cv,
+            seed=options.seed,
+        )
+
     def features(self, X: Any) -> np.ndarray:
         X = check_rows(X)
         return np.hstack([X, *self.member_outputs(X)])
 
     def fit(self, X: Any, y: Any = None) -> Self:
         from sklearn.linear_model import RidgeCV
+        from sklearn.model_selection import KFold
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -62,9 +92,10 @@ class FeatureAugmentReuser(CombiningReuser):
         if self.task == "classification":
             counts = np.bincount(y.astype(int)) if y.min() >= 0 else np.zeros(0)
             folds = max(2, min(self.cv, int(counts[counts > 0].min()))) if counts.size else 2
-            estimator: Any = logistic_cv(folds)
+            estimator: Any = logistic_cv(folds, self.seed)
         else:
-            estimator = RidgeCV(alphas=np.logspace(-3, 3, 13))
+            splits = KFold(max(2, min(self.cv, len(y))), shuffle=True, random_state=self.seed)
+            estimator = RidgeCV(alphas=np.logspace(-3, 3, 13), cv=splits)
         self.model = make_pipeline(StandardScaler(), estimator).fit(features, y)
         return self
 

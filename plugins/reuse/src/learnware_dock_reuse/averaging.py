@@ -4,18 +4,32 @@ mixture weights of a search."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
+import attrs
 import numpy as np
 
+from learnware_dock.interfaces import ReuseContext
+from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
 from learnware_dock_reuse.outputs import normalised_weights
+
+
+@attrs.frozen
+class AveragingOptions:
+    weighted: bool = option(True, help="Weight by the mixture weights (false: plain mean).")
 
 
 class AveragingReuser(CombiningReuser):
     """Pass ``weights`` (e.g. ``result.mixtures[0].weights``) for a weighted average."""
 
     name = "averaging"
+    options_class = AveragingOptions
+
+    @classmethod
+    def from_search(cls, context: ReuseContext, options: AveragingOptions) -> Self:
+        weights = list(context.weights) if options.weighted else None
+        return cls(list(context.models), weights, task=context.task, classes=context.classes)
 
     def _combined(self, X: Any) -> np.ndarray:
         outs = self.member_outputs(X)

@@ -18,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Self
 
+import attrs
 import numpy as np
 
+from learnware_dock.interfaces import ReuseContext
+from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
 from learnware_dock_reuse.outputs import (
     OutputKind,
@@ -33,10 +36,25 @@ from learnware_dock_rkme.kernel import simplex_weights
 from learnware_dock_rkme.mixture import inner_products
 
 
+@attrs.frozen
+class JobSelectorOptions:
+    samples: int = option(
+        1000, help="Pseudo-samples herded from the RKMEs.", validator=attrs.validators.ge(1)
+    )
+    selector_iterations: int = option(
+        50, help="Boosting rounds of the selector.", validator=attrs.validators.ge(1)
+    )
+    seed: int = option(0, help="Random seed.", validator=attrs.validators.ge(0))
+
+
 class JobSelectorReuser(CombiningReuser):
-    """See the module docstring. ``specs`` are the learnwares' RKMEs, in model order."""
+    """See the module docstring. ``specs`` are the learnwares' RKMEs, in model order.
+
+    Built from a search, it takes the mixture weights and each learnware's stored spec of
+    the type the user searched with (an RKME)."""
 
     name = "job-selector"
+    options_class = JobSelectorOptions
 
     def __init__(
         self,
@@ -68,6 +86,23 @@ class JobSelectorReuser(CombiningReuser):
         self.dimension, self.gamma = dims.pop(), gammas.pop()
         self.selector: Any = None
         self.mixture: np.ndarray | None = None
+
+    @classmethod
+    def from_search(cls, context: ReuseContext, options: JobSelectorOptions) -> Self:
+        specs = context.stat_specs()
+        wrong = sorted({type(s).__name__ for s in specs} - {RKMETableSpecification.__name__})
+        if any(not isinstance(s, RKMETableSpecification) for s in specs):
+            raise ReuseError(f"job-selector needs RKMETableSpecification specs, not {wrong}")
+        return cls(
+            list(context.models),
+            list(context.weights),
+            specs=[s for s in specs if isinstance(s, RKMETableSpecification)],
+            task=context.task,
+            classes=context.classes,
+            samples=options.samples,
+            selector_iterations=options.selector_iterations,
+            seed=options.seed,
+        )
 
     def estimate_weights(self, X: np.ndarray) -> np.ndarray:
         """Simplex weights of the learnwares' RKMEs that best match the user's data."""

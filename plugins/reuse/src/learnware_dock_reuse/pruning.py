@@ -14,8 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Self
 
+import attrs
 import numpy as np
 
+from learnware_dock.interfaces import ReuseContext
+from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
 from learnware_dock_reuse.outputs import OutputKind, ReuseError, Task, check_rows
 
@@ -40,11 +43,20 @@ def objectives(outs: np.ndarray, y: np.ndarray, mask: np.ndarray, task: Task) ->
     return (spread, error, float(size))
 
 
+@attrs.frozen
+class EnsemblePruningOptions:
+    population: int = option(40, help="NSGA-II population size.", validator=attrs.validators.ge(2))
+    generations: int = option(40, help="NSGA-II generations.", validator=attrs.validators.ge(1))
+    seed: int = option(0, help="Random seed.", validator=attrs.validators.ge(0))
+
+
 class EnsemblePruningReuser(CombiningReuser):
     """See the module docstring; ``fit(X, y)`` on the user's labelled data, then predict
     with the unweighted average of the chosen learnwares."""
 
     name = "ensemble-pruning"
+    options_class = EnsemblePruningOptions
+    needs_labels = True
 
     def __init__(
         self,
@@ -62,6 +74,18 @@ class EnsemblePruningReuser(CombiningReuser):
         self.population, self.generations, self.seed = population, generations, seed
         self.selected: list[int] | None = None
         self.front: list[tuple[list[int], tuple[float, ...]]] = []
+
+    @classmethod
+    def from_search(cls, context: ReuseContext, options: EnsemblePruningOptions) -> Self:
+        return cls(
+            list(context.models),
+            list(context.weights),
+            task=context.task,
+            classes=context.classes,
+            population=options.population,
+            generations=options.generations,
+            seed=options.seed,
+        )
 
     def fit(self, X: Any, y: Any = None) -> Self:
         from pymoo.algorithms.moo.nsga2 import NSGA2

@@ -193,6 +193,11 @@ class RKMETableSpecification(StatSpecification):
     def dimension(self) -> int:
         return int(self.z.shape[1])
 
+    def probe_rows(self, count: int) -> np.ndarray:
+        """The ``count`` heaviest reduced-set points (herding samples of the data)."""
+        order = np.argsort(-self.beta, kind="stable")[: max(count, 0)]
+        return np.asarray(self.z[order], dtype=np.float64)
+
     def to_json(self) -> dict[str, Any]:
         """The `learnware` package's key order: z, beta, gamma, num_points, type."""
         return {

@@ -1,6 +1,13 @@
 """The worker: serves one learnware's model inside its own environment.
 
 Run as ``python -I worker.py REQUEST_JSON`` by a container (never imported by the dock).
+``REQUEST_JSON`` is an object: ``root`` (the unpacked package, as the worker sees it),
+``module_path`` (its ``__init__.py``, relative to ``root``), ``class_name``, ``kwargs``
+(see :func:`learnware_dock.protocol.worker_request`), and optionally the limits the
+worker sets on itself before anything else runs: ``memory_limit`` (bytes of address
+space), ``cpu_limit`` (CPU seconds), ``file_size_limit`` (bytes per file written), each
+null or absent for none, and ``network`` (false: a network namespace of its own).
+
 It loads :mod:`wire` from its own folder under a private name, keeps the real stdin and
 stdout for the protocol and points file descriptors 0 and 1 at /dev/null and stderr, so
 the model's prints cannot corrupt messages. Then it imports the package, builds the

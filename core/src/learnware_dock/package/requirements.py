@@ -1,6 +1,8 @@
 """What a learnware needs installed: ``requirements.txt``, or the pip section of a conda
-``environment.yaml``. Only plain PEP 508 requirements are accepted: options (``-e``,
-``--index-url``, ``-r`` ...), URLs and paths could fetch or run code from anywhere."""
+``environment.yaml`` (part of the package format; containers build environments from it).
+Only plain PEP 508 requirements are accepted: options (``-e``, ``--index-url``, ``-r``
+...), URLs and paths could fetch or run code from anywhere. :func:`env_key` names the
+environment a container builds for a list of requirements."""
 
 from __future__ import annotations
 
