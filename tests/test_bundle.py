@@ -41,7 +41,8 @@ def _tox() -> configparser.ConfigParser:
 @pytest.mark.parametrize("dist", DISTRIBUTIONS[1:], ids=lambda p: p.name)
 def test_every_distribution_is_in_every_list(dist: Path) -> None:
     """A plugin or contrib distribution is tested, linted and type-checked: it appears in
-    tox's deps, tox's pytest paths, the lint env's mypy packages and mypy_path (issue 13)."""
+    tox's deps, tox's pytest paths, the lint env's mypy packages and mypy_path (issue 13);
+    and never in the deps of tox env ``core`` (core's tests run against core alone)."""
     where = dist.relative_to(ROOT).as_posix()
     [package] = [p.name for p in (dist / "src").iterdir() if p.name.startswith("learnware_dock")]
     tox = _tox()
@@ -50,9 +51,25 @@ def test_every_distribution_is_in_every_list(dist: Path) -> None:
         f"tox.ini [testenv] deps lacks -e ./{where}"
     )
     assert f"{where}/tests" in tox["testenv"]["commands"], f"tox.ini pytest paths lack {where}"
+    assert where not in tox["testenv:core"]["deps"], f"tox env core must not install {where}"
     assert f"-p {package}" in tox["testenv:lint"]["commands"], f"mypy in tox lint lacks {package}"
     mypy_path = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["mypy_path"]
     assert f"{where}/src" in mypy_path.split(":"), f"pyproject mypy_path lacks {where}/src"
+
+
+def test_core_env_runs_core_tests_against_core_alone() -> None:
+    """tox env ``core`` installs exactly ``core[test]`` (no plugin, no torch, so no CUDA
+    download either) and runs core/tests; `dev.py test` runs it (the envlist) and CI reads
+    its JUnit report (issue 13.6)."""
+    tox = _tox()
+    core = tox["testenv:core"]
+    assert core["deps"].split() == ["-e", "./core[test]"]
+    assert re.fullmatch(
+        r"pytest --junitxml=\{envtmpdir\}/junit\.xml \{posargs:core/tests\}",
+        core["commands"].strip(),
+    )
+    assert "core" in [env.strip() for env in tox["tox"]["envlist"].split(",")]
+    assert re.search(r'^    "core": \{\},$', (ROOT / ".ci" / "run").read_text(), re.M)
 
 
 @pytest.mark.parametrize("dist", DISTRIBUTIONS, ids=lambda p: p.name)

@@ -83,18 +83,8 @@ def test_setting_checks_both_bounds_and_reads_the_environment(
         setting("DOCK_X", str, default="a")  # type: ignore[type-var]
 
 
-def test_stat_checker_reads_its_timeout_through_setting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytest.importorskip("learnware_dock_isolation")
-    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "")
-    monkeypatch.setenv("DOCK_STAT_CHECK_TIMEOUT", "soon")
-    X = np.random.default_rng(0).standard_normal((20, 4))
-    package = build_package(tmp_path / "lw", X, (X[:, 0] > 0).astype(int))
-    with Market(tmp_path / "m", plugin_manager=get_plugin_manager()) as market:
-        report = market.check(package, table_semantic_spec(), checkers=["stat"])
-    assert report.status.name == "INVALID"
-    assert "$DOCK_STAT_CHECK_TIMEOUT must be a finite number >= 0.1, not 'soon'" in report.message
+# (the isolation plugin's `stat` checker reading its timeout through `setting`:
+# tests/test_core_with_plugins.py)
 
 
 # -- replacing a default ---------------------------------------------------------------------
@@ -122,7 +112,7 @@ def test_a_default_cannot_be_overridden_without_disabling_it() -> None:
 def test_disabling_a_default_lets_a_replacement_take_its_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "isolation,defaults.semantic")
+    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "defaults.semantic")
     pm = get_plugin_manager()
     with register_plugin(pm, EchoPlugin()), Market(tmp_path / "m", plugin_manager=pm) as market:
         assert Components(pm).searchers.get("semantic") is EchoSearcher

@@ -37,7 +37,7 @@ def bare(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Market, dict[str, str]]]:
     """A market without the built-in ``semantic`` searcher, holding the four ROWS."""
-    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "isolation,defaults.semantic")
+    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "defaults.semantic")
     pm = get_plugin_manager()
     pm.register(ToySpecPlugin())
     with Market(tmp_path / "market", plugin_manager=pm) as market:
