@@ -35,6 +35,9 @@ from pathlib import Path
 
 import pytest
 
+from learnware_dock.plugins import ENTRY_POINT_GROUP
+from learnware_dock.testing import write_distribution
+
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 TUTORIAL = DOCS / "writing-plugins.md"
@@ -90,9 +93,10 @@ def fake_editable_install(project: Path, site: Path) -> None:
     """Make ``project`` importable and its entry points discoverable through ``site``.
 
     Writes ``<name>-<version>.dist-info`` (``METADATA`` and ``entry_points.txt``, from
-    ``pyproject.toml``) into ``site`` and links the wheel's packages there, which is what
-    an editable install amounts to for entry-point discovery. Checks that the declared
-    dependencies are installed, as pip would.
+    ``pyproject.toml``, with :func:`learnware_dock.testing.write_distribution`) into
+    ``site`` and links the wheel's packages there, which is what an editable install
+    amounts to for entry-point discovery. Checks that the declared dependencies are
+    installed, as pip would.
     """
     project = project.resolve()
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -103,17 +107,9 @@ def fake_editable_install(project: Path, site: Path) -> None:
             distribution(name)
         except PackageNotFoundError:
             raise SystemExit(f"dependency {requirement!r} is not installed") from None
-    dist_info = site / f"{re.sub(r'[-_.]+', '_', meta['name'])}-{meta['version']}.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n",
-        encoding="utf-8",
-    )
-    sections = [
-        f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in points.items())
-        for group, points in meta.get("entry-points", {}).items()
-    ]
-    (dist_info / "entry_points.txt").write_text("\n".join(sections), encoding="utf-8")
+    groups = meta.get("entry-points", {})
+    plugins = groups.get(ENTRY_POINT_GROUP, {})
+    write_distribution(site, meta["name"], plugins, meta["version"], groups=groups)
     for package in pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]:
         source = project / package
         assert (source / "__init__.py").is_file(), f"wheel package {package} does not exist"
@@ -266,6 +262,9 @@ def test_tutorial_runs(tmp_path: Path) -> None:
     assert "error: no searcher named 'popular'" in missing
     assert "exit status 1" in missing
 
+    reusers = terminal.output_of("dock reusers")
+    assert re.search(r"newest\s*│\s*-\s*│\s*members\s*│\s*int\s*│\s*1\s*│", reusers), reusers
+
     switches = terminal.output_of("DOCK_LOAD_PLUGINS=")
     assert re.search(r"recent\s*│\s*learnware-dock-recent\s*│\s*0\.1\.0\s*│\s*disabled", switches)
     assert "error: no searcher named 'recent'" in switches
@@ -278,6 +277,17 @@ def test_the_searcher_uses_the_public_prefilter() -> None:
     assert sources and not any("learnware_dock.defaults" in body for body in sources)
     recent = next(b.body for b in blocks if b.path == "src/learnware_dock_recent/recent.py")
     assert "self.market.semantic_matches(user_info)" in recent
+
+
+def test_the_reuser_declares_options_and_is_built_from_a_search() -> None:
+    blocks = parse(TUTORIAL.read_text(encoding="utf-8"))
+    files = {b.path: b.body for b in blocks if b.kind == "file"}
+    newest = files["src/learnware_dock_recent/newest.py"]
+    assert "options_class = NewestOptions" in newest
+    assert "def from_search(cls, context: ReuseContext, options: NewestOptions)" in newest
+    assert "return [NewestReuser]" in files["src/learnware_dock_recent/hooks.py"]
+    sessions = "".join(b.body for b in blocks if b.kind == "pycon")
+    assert 'market.reuser(result, "newest", {"members": "3"}' in sessions
 
 
 def test_excerpts_match_the_repository() -> None:

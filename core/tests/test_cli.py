@@ -30,7 +30,12 @@ from learnware_dock.domain import (
 )
 from learnware_dock.errors import StoreError
 from learnware_dock.market import Market
-from learnware_dock.testing import ToySpecification, build_package, table_semantic_spec
+from learnware_dock.testing import (
+    ToySpecification,
+    build_package,
+    table_semantic_spec,
+    write_distribution,
+)
 
 T = TypeVar("T")
 
@@ -39,17 +44,16 @@ TOY_ONLY = "learnware_dock.testing"
 
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A market path, and ToySpecification registered through a fake entry point."""
+    """A market path, and ToySpecification registered through a fake entry point (the only
+    installed plugin that loads: ``DOCK_LOAD_PLUGINS=toy``)."""
     site = tmp_path / "site"
-    info = site / "toy_plugin-1.0.dist-info"
-    info.mkdir(parents=True)
+    write_distribution(site, "toy-plugin", {"toy": "toy_plugin"})
     (site / "toy_plugin.py").write_text(
         "from learnware_dock.testing import ToySpecPlugin\nplugin = ToySpecPlugin()\n"
         "dock_register_specifications = plugin.dock_register_specifications\n"
     )
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[learnware_dock.plugins]\ntoy = toy_plugin\n")
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("DOCK_LOAD_PLUGINS", "toy")
     monkeypatch.setenv("DOCK_MARKET", str(tmp_path / "market"))
     return tmp_path
 
@@ -151,17 +155,20 @@ def test_errors_are_one_line_and_debug_shows_tracebacks(
     assert code == 2 and "No such command" in err
 
 
-def test_plugins_lists_defaults_and_template(
+def test_plugins_lists_defaults_and_installed_plugins(
     cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "plugins", "--json")
     data = json.loads(out)
-    status = {p["name"]: p["status"] for p in data["plugins"]}
-    assert status["template"] == "loaded" and status["toy"] == "loaded"
-    assert status["defaults.sqlite"] == "loaded"
-    assert {"package", "semantic", "template-readme"} <= set(data["components"]["checkers"])
+    plugins = {p["name"]: p for p in data["plugins"]}
+    toy = plugins["toy"]
+    assert (toy["status"], toy["distribution"], toy["version"]) == ("loaded", "toy-plugin", "1.0")
+    assert toy["hooks"] == ["dock_register_specifications"]
+    assert plugins["defaults.sqlite"]["status"] == "loaded"
+    assert {"package", "semantic"} <= set(data["components"]["checkers"])
+    assert "ToySpecification" in data["components"]["specifications"]
     code, out, _ = run(capsys, "plugins")
-    assert code == 0 and "template" in out
+    assert code == 0 and "toy-plugin" in out and "defaults.sqlite" in out
 
 
 def test_help_imports_no_heavy_modules() -> None:
@@ -181,17 +188,15 @@ def test_plugins_add_commands(
     from learnware_dock import cli
 
     site = tmp_path / "site"
-    info = site / "hello_plugin-1.0.dist-info"
-    info.mkdir(parents=True)
+    write_distribution(site, "hello-plugin", {"hello": "hello_plugin"})
     (site / "hello_plugin.py").write_text(
         "from learnware_dock import hookimpl\n\n"
         "@hookimpl\ndef dock_register_commands(app):\n"
         "    @app.command()\n    def hello(name: str) -> None:\n"
         "        '''Say hello.'''\n        print(f'hello {name}')\n"
     )
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[learnware_dock.plugins]\nhello = hello_plugin\n")
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("DOCK_LOAD_PLUGINS", "hello")
     monkeypatch.setattr(cli, "_plugin_commands_added", False)
     registered = list(cli.app.registered_commands)
     try:

@@ -25,7 +25,7 @@ from learnware_dock.plugins import (
 )
 from learnware_dock.registry import KINDS, Components, Registry
 from learnware_dock.semantic import SemanticSpec
-from learnware_dock.testing import register_plugin
+from learnware_dock.testing import ToySpecification, register_plugin, write_distribution
 
 DOC_PLUGINS = {
     "specification": (itf.StatSpecification, "MeanSpecification"),
@@ -134,29 +134,50 @@ def test_defaults_are_registered_and_blockable(monkeypatch: pytest.MonkeyPatch) 
         Components(pm).searchers.get("semantic")
 
 
-def test_installed_template_plugin_loads_through_real_metadata() -> None:
-    infos = {i.name: i for i in list_plugins(get_plugin_manager())}
-    template = infos["template"]
-    assert (template.status, template.distribution) == ("loaded", "learnware-dock-template")
-    assert template.version and template.hooks == ("dock_register_checkers",)
+# -- installed plugins, through faked (on-disk) distribution metadata ----------------------
+# (tests/test_core_with_plugins.py loads the real, pip-installed template distribution)
+#: The entry-point names of the fake distributions below: the only installed plugins that
+#: load in these tests (``DOCK_LOAD_PLUGINS``), whatever else the venv has.
+FAKE_PLUGINS = (
+    "fakeplug_ok",
+    "fakeplug_broken",
+    "fakeplug_mismatch",
+    "fakeplug_unknown",
+    "fakeplug_off",
+)
 
 
-# -- broken plugins, through faked (on-disk) distribution metadata -------------------------
 def fake_distribution(root: Path, dist: str, module: str, source: str) -> None:
     (root / f"{module}.py").write_text(textwrap.dedent(source))
-    info = root / f"{dist.replace('-', '_')}-1.0.dist-info"  # as wheels name it
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[learnware_dock.plugins]\n{module} = {module}\n")
+    write_distribution(root, dist, {module: module})
 
 
 @pytest.fixture
 def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("DOCK_STRICT_PLUGINS", raising=False)
+    monkeypatch.setenv("DOCK_LOAD_PLUGINS", ",".join(FAKE_PLUGINS))
     yield tmp_path
     for name in [m for m in sys.modules if m.startswith("fakeplug")]:
         del sys.modules[name]
+
+
+def test_installed_plugin_loads_through_its_distribution_metadata(fake_site: Path) -> None:
+    source = """
+    from learnware_dock import hookimpl
+    from learnware_dock.testing import ToySpecification
+
+    @hookimpl
+    def dock_register_specifications():
+        return [ToySpecification]
+    """
+    fake_distribution(fake_site, "fakeplug-ok", "fakeplug_ok", source)
+    pm = get_plugin_manager()
+    ok = {i.name: i for i in list_plugins(pm)}["fakeplug_ok"]
+    assert (ok.status, ok.source) == ("loaded", "entrypoint")
+    assert (ok.distribution, ok.version) == ("fakeplug-ok", "1.0")
+    assert ok.hooks == ("dock_register_specifications",)
+    assert Components(pm).specifications.get("ToySpecification") is ToySpecification
 
 
 def test_import_error_is_skipped_and_reported(fake_site: Path) -> None:
@@ -206,13 +227,18 @@ def test_unknown_hook_raises_naming_the_distribution(fake_site: Path) -> None:
 
 def test_load_and_disable_switches(fake_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_distribution(fake_site, "fakeplug-broken", "fakeplug_broken", "import no_such_module_x\n")
-    monkeypatch.setenv("DOCK_LOAD_PLUGINS", "template")
+    fake_distribution(fake_site, "fakeplug-ok", "fakeplug_ok", "")
+    monkeypatch.setenv("DOCK_LOAD_PLUGINS", "fakeplug_ok")
     infos = {i.name: i.status for i in list_plugins(get_plugin_manager())}
-    assert infos["fakeplug_broken"] == "disabled" and infos["template"] == "loaded"
+    assert infos["fakeplug_broken"] == "disabled" and infos["fakeplug_ok"] == "loaded"
     monkeypatch.setenv("DOCK_LOAD_PLUGINS", "")
-    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "defaults.inprocess")
     infos = {i.name: i.status for i in list_plugins(get_plugin_manager())}
-    assert infos["template"] == "disabled" and infos["defaults.inprocess"] == "disabled"
+    assert infos["fakeplug_broken"] == "disabled" and infos["fakeplug_ok"] == "disabled"
+    monkeypatch.setenv("DOCK_LOAD_PLUGINS", ",".join(FAKE_PLUGINS))
+    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "fakeplug_broken,defaults.inprocess")
+    infos = {i.name: i.status for i in list_plugins(get_plugin_manager())}
+    assert infos["fakeplug_broken"] == "disabled" and infos["fakeplug_ok"] == "loaded"
+    assert infos["defaults.inprocess"] == "disabled" and infos["defaults.sqlite"] == "loaded"
 
 
 def test_trace_switch_writes_hook_calls(
@@ -259,7 +285,7 @@ def test_missing_name_lists_plugins_not_loaded_from_their_metadata(
 ) -> None:
     fake_distribution(fake_site, "fakeplug-off", "fakeplug_off", "")
     fake_distribution(fake_site, "fakeplug-broken", "fakeplug_broken", "import no_such_module_x\n")
-    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "isolation,fakeplug_off,defaults.semantic")
+    monkeypatch.setenv("DOCK_DISABLE_PLUGINS", "fakeplug_off,defaults.semantic")
     with pytest.raises(PluginError) as info:
         Components(get_plugin_manager()).searchers.get("x")
     message = str(info.value)

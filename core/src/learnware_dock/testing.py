@@ -2,11 +2,13 @@
 
 Fixtures: ``plugin_manager`` (a fresh, fully loaded manager), ``market`` (an empty market
 in a temporary folder using that manager). Helpers: :func:`register_plugin`,
-:func:`table_semantic_spec`, :func:`build_package` and :class:`ToySpecification`.
+:func:`write_distribution`, :func:`table_semantic_spec`, :func:`build_package` and
+:class:`ToySpecification`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +22,7 @@ from learnware_dock.hookspecs import hookimpl
 from learnware_dock.interfaces import StatSpecification
 from learnware_dock.market import Market
 from learnware_dock.package.writer import write_folder, zip_folder
-from learnware_dock.plugins import DockPluginManager, get_plugin_manager
+from learnware_dock.plugins import ENTRY_POINT_GROUP, DockPluginManager, get_plugin_manager
 from learnware_dock.semantic import IOSpec, SemanticSpec
 
 
@@ -35,6 +37,58 @@ def register_plugin(
         yield plugin
     finally:
         pm.unregister(name=registered)
+
+
+def _entry_point_line(group: str, name: str, value: str) -> str:
+    """``name = value``, refused when it would not read back as that one entry point."""
+    broken = any(c in name for c in "=[]") or any("\n" in s or "\r" in s for s in (name, value))
+    if broken or not name.strip() or not value.strip():
+        raise ValueError(f"entry point {name!r} = {value!r} in [{group}] cannot be written")
+    return f"{name.strip()} = {value.strip()}\n"
+
+
+def write_distribution(
+    site: Path,
+    name: str,
+    entry_points: Mapping[str, str],
+    version: str = "1.0",
+    group: str = ENTRY_POINT_GROUP,
+    *,
+    groups: Mapping[str, Mapping[str, str]] | None = None,
+) -> Path:
+    """Make the folder ``site`` hold an installed distribution ``name``: its metadata only.
+
+    Writes ``site/<name>-<version>.dist-info``, named as wheels name it (runs of ``-``,
+    ``_`` and ``.`` in the name become ``_``, lowercased), with ``METADATA`` (name and
+    version) and ``entry_points.txt``: ``entry_points`` (entry-point name -> ``module`` or
+    ``module:attribute``) in ``group``, the dock's plugin group by default, plus the
+    entries of ``groups`` (group -> entries; merged into ``group``'s section where they
+    share it). With ``site`` on ``sys.path`` (``monkeypatch.syspath_prepend(site)``) or on
+    the ``PYTHONPATH`` of a ``dock`` subprocess, :mod:`importlib.metadata` finds it as it
+    finds a pip-installed distribution, so the dock loads its plugins (name them in
+    ``DOCK_LOAD_PLUGINS`` to load only those). The modules the entry points name must be
+    importable too: write them into ``site`` or put their folder on the path.
+
+    Returns the ``.dist-info`` folder; a second distribution of the same name and version
+    in one ``site`` is a :class:`FileExistsError`, a malformed entry point a ValueError.
+    """
+    sections: dict[str, dict[str, str]] = {group: dict(entry_points)}
+    for other, points in (groups or {}).items():
+        sections.setdefault(other, {}).update(points)
+    text = "\n".join(
+        f"[{section}]\n" + "".join(_entry_point_line(section, k, v) for k, v in points.items())
+        for section, points in sections.items()
+        if points
+    )
+    folder = re.sub(r"[-_.]+", "_", name).lower()
+    site.mkdir(parents=True, exist_ok=True)
+    info = site / f"{folder}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(text, encoding="utf-8")
+    return info
 
 
 @pytest.fixture
