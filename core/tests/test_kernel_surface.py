@@ -11,7 +11,7 @@ import pytest
 from learnware_dock import hookimpl
 from learnware_dock import interfaces as itf
 from learnware_dock.config import setting
-from learnware_dock.defaults.sqlite_store import SQLiteOrganizer
+from learnware_dock.defaults.sqlite.store import SQLiteOrganizer
 from learnware_dock.domain import SearchResult, StatSpecRef, UserInfo
 from learnware_dock.errors import DockError, PluginError
 from learnware_dock.market import Market

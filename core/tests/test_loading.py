@@ -15,7 +15,7 @@ import pytest
 
 from learnware_dock import Market, hookimpl
 from learnware_dock.cli import main
-from learnware_dock.defaults.runtime import InProcessContainer
+from learnware_dock.defaults.inprocess.container import InProcessContainer
 from learnware_dock.errors import ContainerError
 from learnware_dock.interfaces import Container, ContainerOptions, LoadedModel, ModelInfo
 from learnware_dock.loading import choose_container, unpacked

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from learnware_dock import Market, SemanticMatches, SemanticSpec, UserInfo
-from learnware_dock.defaults.semantic_search import SemanticSearcher
+from learnware_dock.defaults.semantic.searcher import SemanticSearcher
 from learnware_dock.plugins import get_plugin_manager
 from learnware_dock.testing import ToySpecPlugin, build_package, table_semantic_spec
 

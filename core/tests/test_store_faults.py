@@ -19,8 +19,8 @@ import pytest
 from store_helpers import learnware_zip, stored_files
 
 from learnware_dock import Market
-from learnware_dock.defaults import blobs
-from learnware_dock.defaults.sqlite_store import DIRTY_FILE, SQLiteOrganizer
+from learnware_dock.defaults.sqlite import blobs
+from learnware_dock.defaults.sqlite.store import DIRTY_FILE, SQLiteOrganizer
 from learnware_dock.domain import Learnware
 from learnware_dock.errors import StoreError
 from learnware_dock.plugins import DockPluginManager

@@ -15,8 +15,8 @@ import pytest
 from store_helpers import learnware_zip, stored_files
 
 from learnware_dock import Market
-from learnware_dock.defaults.blobs import TMP_PREFIX
-from learnware_dock.defaults.sqlite_store import DIRTY_FILE
+from learnware_dock.defaults.sqlite.blobs import TMP_PREFIX
+from learnware_dock.defaults.sqlite.store import DIRTY_FILE
 from learnware_dock.package.reader import sha256_file
 from learnware_dock.plugins import DockPluginManager
 from learnware_dock.testing import ToySpecPlugin, table_semantic_spec
@@ -48,7 +48,7 @@ KILLED_ADD = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from learnware_dock import Market
-    from learnware_dock.defaults import blobs
+    from learnware_dock.defaults.sqlite import blobs
     from learnware_dock.plugins import get_plugin_manager
     from learnware_dock.testing import ToySpecPlugin, table_semantic_spec
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from learnware_dock import Market
-from learnware_dock.defaults.sqlite_store import DIRTY_FILE, LOCK_FILE, SQLiteOrganizer
+from learnware_dock.defaults.sqlite.store import DIRTY_FILE, LOCK_FILE, SQLiteOrganizer
 from learnware_dock.errors import CheckError, StoreError, UnknownLearnwareError
 from learnware_dock.package.reader import sha256_file
 from learnware_dock.plugins import DockPluginManager
@@ -60,7 +60,8 @@ CRASH_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
     from learnware_dock import Market
-    from learnware_dock.defaults import blobs, sqlite_store
+    from learnware_dock.defaults.sqlite import blobs
+    from learnware_dock.defaults.sqlite import store as sqlite_store
     from learnware_dock.plugins import get_plugin_manager
     from learnware_dock.testing import ToySpecPlugin, table_semantic_spec
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from learnware_dock.config import resolve_market_root
-from learnware_dock.defaults.sqlite_store import DB_FILE
+from learnware_dock.defaults.sqlite.store import DB_FILE
 from learnware_dock.domain import UserInfo
 from learnware_dock.errors import DockError
 from learnware_dock.market import Market
@@ -45,7 +45,7 @@ class DigitsModel:
         return self.model.predict_proba(X)
 '''
 
-#: (classes, model kind, scenario tags) of the demo learnwares.
+#: (classes, model: logistic or forest, scenario tags) of the demo learnwares.
 LEARNWARES: list[tuple[tuple[int, ...], str, tuple[str, ...]]] = [
     ((0, 1, 2), "logistic", ("Education",)),
     ((3, 4, 5), "logistic", ("Education",)),
@@ -58,11 +58,11 @@ LEARNWARES: list[tuple[tuple[int, ...], str, tuple[str, ...]]] = [
 ]
 
 
-def _semantic(classes: tuple[int, ...], kind: str, scenario: tuple[str, ...]) -> SemanticSpec:
+def _semantic(classes: tuple[int, ...], model: str, scenario: tuple[str, ...]) -> SemanticSpec:
     words = ", ".join(WORDS[c] for c in classes)
-    algo = "logistic regression" if kind == "logistic" else "random forest"
+    algo = "logistic regression" if model == "logistic" else "random forest"
     return SemanticSpec(
-        name=f"digits {'-'.join(map(str, classes))} {kind}",
+        name=f"digits {'-'.join(map(str, classes))} {model}",
         description=f"A {algo} recognising handwritten digits {words} in 8x8 grey images.",
         data=("Table",),
         task=("Classification",),
@@ -75,11 +75,11 @@ def _semantic(classes: tuple[int, ...], kind: str, scenario: tuple[str, ...]) ->
     )
 
 
-def _train(X: Any, y: Any, kind: str, seed: int) -> Any:
+def _train(X: Any, y: Any, model: str, seed: int) -> Any:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
-    if kind == "forest":
+    if model == "forest":
         return RandomForestClassifier(n_estimators=50, random_state=seed).fit(X, y)
     return LogisticRegression(max_iter=500).fit(X, y)
 
@@ -104,10 +104,10 @@ def build_demo_packages(
     )
     rng = np.random.default_rng(seed)
     out = []
-    for index, (classes, kind, scenario) in enumerate(LEARNWARES):
+    for index, (classes, algorithm, scenario) in enumerate(LEARNWARES):
         mask = np.isin(y, classes)
         idx = rng.permutation(np.flatnonzero(mask))[:400]
-        model = _train(X[idx], y[idx], kind, seed)
+        model = _train(X[idx], y[idx], algorithm, seed)
         buffer = io.BytesIO()
         joblib.dump(model, buffer)
         stat_specs = {}
@@ -122,7 +122,10 @@ def build_demo_packages(
             requirements="scikit-learn\njoblib\n",
         )
         out.append(
-            (zip_folder(folder, workdir / f"lw{index}.zip"), _semantic(classes, kind, scenario))
+            (
+                zip_folder(folder, workdir / f"lw{index}.zip"),
+                _semantic(classes, algorithm, scenario),
+            )
         )
     return out
 

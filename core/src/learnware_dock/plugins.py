@@ -34,10 +34,10 @@ ENTRY_POINT_GROUP = "learnware_dock.plugins"
 #: only lists their classes last: a plugin registering a class with a default's name is a
 #: duplicate (:class:`PluginError`) unless that default is disabled or blocked.
 DEFAULT_PLUGINS: dict[str, str] = {
-    "defaults.sqlite": "learnware_dock.defaults.sqlite",
-    "defaults.semantic": "learnware_dock.defaults.semantic",
-    "defaults.checkers": "learnware_dock.defaults.checkers",
-    "defaults.inprocess": "learnware_dock.defaults.inprocess",
+    "defaults.sqlite": "learnware_dock.defaults.sqlite.hooks",
+    "defaults.semantic": "learnware_dock.defaults.semantic.hooks",
+    "defaults.checkers": "learnware_dock.defaults.checkers.hooks",
+    "defaults.inprocess": "learnware_dock.defaults.inprocess.hooks",
 }
 
 

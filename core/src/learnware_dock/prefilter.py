@@ -60,8 +60,8 @@ def semantic_filters(spec: SemanticSpec) -> dict[str, tuple[str, ...]]:
     """The Class/Tag filters of a user's spec (keys with no values are wildcards)."""
     return {
         key: spec.values_of(key)
-        for key, (_, kind) in FIELDS.items()
-        if kind != "String" and spec.values_of(key)
+        for key, (_, field_type) in FIELDS.items()
+        if field_type != "String" and spec.values_of(key)
     }
 
 

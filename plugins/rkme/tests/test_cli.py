@@ -121,7 +121,7 @@ def test_spec_reads_csv_with_header_and_warns_on_degenerate_kernels(
     [
         (
             ["spec", "image", "x.npy", "-o", "o.json"],
-            "no specification kind 'image'; installed kinds: table",
+            "no specification for data type 'image'; installed data types: table",
         ),
         (["spec", "table", "x.txt", "-o", "o.json"], "use a .npy, .csv or .parquet file"),
         (["spec", "table", "missing.npy", "-o", "o.json"], "cannot read a numeric table"),

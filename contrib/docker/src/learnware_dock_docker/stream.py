@@ -52,13 +52,13 @@ class AttachStream:
             header = self._exactly(8, deadline)
             if not header:
                 return b""
-            kind, size = struct.unpack(">BxxxL", header)
+            stream, size = struct.unpack(">BxxxL", header)
             payload = self._exactly(size, deadline) if size else b""
             if size and not payload:
                 return b""
-            if kind == 2:
+            if stream == 2:
                 self.stderr = (self.stderr + payload)[-STDERR_TAIL:]
-            elif kind == 1:
+            elif stream == 1:
                 self.pending = payload
         data, self.pending = self.pending[:n], self.pending[n:]
         return data

@@ -62,7 +62,7 @@ def search(
 
 @app.command("spec")
 def spec_(
-    kind: Annotated[str, typer.Argument(help="Specification kind, e.g. table.")],
+    data_type: Annotated[str, typer.Argument(help="Type of your data, e.g. table.")],
     data: Annotated[Path, typer.Argument(help="Data file: .npy, .csv or .parquet.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON file to write.")],
     k: Annotated[int | None, typer.Option("--k", help="Number of reduced points.")] = None,
@@ -83,11 +83,13 @@ def spec_(
     from learnware_dock.tabular import load_table
 
     registry = Components(get_plugin_manager()).specifications
-    kinds = {c.kind: c for c in registry.classes() if c.kind}
-    if kind not in kinds:
-        offered = ", ".join(sorted(kinds)) or "none (install learnware-dock-rkme)"
-        raise DockError(f"no specification kind {kind!r}; installed kinds: {offered}")
-    cls = kinds[kind]
+    by_type = {c.data_type: c for c in registry.classes() if c.data_type}
+    if data_type not in by_type:
+        offered = ", ".join(sorted(by_type)) or "none (install learnware-dock-rkme)"
+        raise DockError(
+            f"no specification for data type {data_type!r}; installed data types: {offered}"
+        )
+    cls = by_type[data_type]
     options: dict[str, Any] = {"seed": seed}
     if k is not None:
         options["K"] = k
@@ -161,5 +163,3 @@ def demo(
     with run_demo(market, fresh=not keep, console=console) as built:
         if json_out:
             emit({"market": str(built.root), "learnwares": [lw.id for lw in built.list()]})
-
-

@@ -60,8 +60,9 @@ class StatSpecification(ABC):
     """
 
     name: ClassVar[str]
-    #: short name for ``dock spec KIND DATA`` (e.g. "table"); empty = not offered there.
-    kind: ClassVar[str] = ""
+    #: the type of data it summarises, as ``dock spec DATA_TYPE DATA`` names it (e.g. "table",
+    #: "image"); empty = not offered there.
+    data_type: ClassVar[str] = ""
 
     @classmethod
     @abstractmethod

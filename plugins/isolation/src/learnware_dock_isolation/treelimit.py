@@ -121,7 +121,7 @@ class TreeLimit:
             ),
             None,
         )
-        self.kind = "cgroup" if self.events else ("watchdog" if memory else "none")
+        self.mechanism = "cgroup" if self.events else ("watchdog" if memory else "none")
         self.tripped = False
         self._stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -132,7 +132,7 @@ class TreeLimit:
         for group in self.groups:
             for pid in pids:
                 (group / "cgroup.procs").write_text(str(pid))
-        if self.kind == "watchdog" and self.memory:
+        if self.mechanism == "watchdog" and self.memory:
             self._watchdog = threading.Thread(
                 target=self._watch, args=(root,), name="dock-sandbox-watchdog", daemon=True
             )

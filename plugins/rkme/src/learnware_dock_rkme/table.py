@@ -117,7 +117,7 @@ class RKMETableSpecification(StatSpecification):
     """Reduced kernel mean embedding of a table."""
 
     name = "RKMETableSpecification"
-    kind = "table"
+    data_type = "table"
 
     def __init__(self, z: np.ndarray, beta: np.ndarray, gamma: float, num_points: int) -> None:
         self.z, self.beta, self.gamma, self.num_points = z, beta, gamma, num_points

@@ -1,4 +1,5 @@
-"""Built-in plugin: the SQLite organizer (imported when registered, not when loaded)."""
+"""Hooks of the built-in plugin ``defaults.sqlite``: the SQLite organizer (imported when
+registered, not when loaded)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,6 @@ from learnware_dock.interfaces import Organizer
 
 @hookimpl(trylast=True)
 def dock_register_organizers() -> list[type[Organizer]]:
-    from learnware_dock.defaults.sqlite_store import SQLiteOrganizer
+    from learnware_dock.defaults.sqlite.store import SQLiteOrganizer
 
     return [SQLiteOrganizer]

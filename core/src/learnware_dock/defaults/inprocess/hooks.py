@@ -1,4 +1,5 @@
-"""Built-in plugin: the ``inprocess`` container (trusted packages only)."""
+"""Hooks of the built-in plugin ``defaults.inprocess``: the ``inprocess`` container (trusted
+packages only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,6 @@ from learnware_dock.interfaces import Container
 
 @hookimpl(trylast=True)
 def dock_register_containers() -> list[type[Container]]:
-    from learnware_dock.defaults.runtime import InProcessContainer
+    from learnware_dock.defaults.inprocess.container import InProcessContainer
 
     return [InProcessContainer]

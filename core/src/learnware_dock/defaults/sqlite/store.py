@@ -12,7 +12,7 @@ transaction; a failed write removes the files it stored, and a writer killed in 
 leaves only orphan files and the ``market.dirty`` marker, which the next open or write
 sweeps (opening a clean market does no per-learnware work). Ids come from an
 AUTOINCREMENT key and are never reused. File-system and SQLite failures (a full disk, a
-read-only or damaged store) raise :class:`StoreError` (see :mod:`.store_faults`).
+read-only or damaged store) raise :class:`StoreError` (see :mod:`.faults`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from typing import Any
 import filelock
 import sqlite_utils
 
-from learnware_dock.defaults.blobs import BlobStore
-from learnware_dock.defaults.sqlite_schema import (
+from learnware_dock.defaults.sqlite.blobs import BlobStore
+from learnware_dock.defaults.sqlite.faults import check_market_path, open_error, store_faults
+from learnware_dock.defaults.sqlite.schema import (
     SCHEMA,
     SCHEMA_VERSION,
     archive_suffix,
@@ -42,7 +43,6 @@ from learnware_dock.defaults.sqlite_schema import (
     parse_id,
     where_sql,
 )
-from learnware_dock.defaults.store_faults import check_market_path, open_error, store_faults
 from learnware_dock.domain import CheckReport, Learnware, StatSpecRef, Status, converter
 from learnware_dock.errors import StoreError, UnknownLearnwareError
 from learnware_dock.interfaces import NewLearnware, Organizer
@@ -236,8 +236,8 @@ class SQLiteOrganizer(Organizer):
             "INSERT INTO tags (learnware_id, key, value) VALUES (?, ?, ?)",
             [
                 (number, key, value)
-                for key, (_, kind) in FIELDS.items()
-                if kind != "String"
+                for key, (_, field_type) in FIELDS.items()
+                if field_type != "String"
                 for value in new.semantic_spec.values_of(key)
             ],
         )

@@ -1,0 +1,2 @@
+"""Built-in plugin ``defaults.checkers``: the ``semantic`` and ``package`` checkers (``hooks``,
+``checks``)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin ``defaults.semantic``: the semantic searcher (``hooks``, ``searcher``)."""
