@@ -169,6 +169,7 @@ def sandbox_cost(
             EnvCache.python(env),
             root,
             manifest,
+            VenvOptions(),
             sandboxed=sandboxed,
             visible=EnvCache.visible(env),
         ).started()

@@ -17,9 +17,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("hypothesis")
-
 from hostile import _COMPRESS, _read_members, _valid_zip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

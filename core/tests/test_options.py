@@ -55,6 +55,13 @@ def test_validators_run_and_their_message_is_kept() -> None:
         build_options(VoteOptions, {"rounds": "0"}, what="x")
 
 
+def test_a_refused_value_is_named_beside_an_unknown_name() -> None:
+    with pytest.raises(DockError) as caught:
+        build_options(VoteOptions, {"weigted": "no", "rounds": "0"}, what="x")
+    assert "unknown option 'weigted'" in str(caught.value)
+    assert "'rounds' must be >= 1" in str(caught.value)
+
+
 def test_malformed_pairs_are_refused() -> None:
     with pytest.raises(DockError, match="NAME=VALUE, not 'rounds'"):
         parse_pairs(["rounds"])

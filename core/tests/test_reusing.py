@@ -31,6 +31,7 @@ from learnware_dock.testing import (
     build_package,
     register_plugin,
     table_semantic_spec,
+    write_distribution,
 )
 
 IDS = ["00000001", "00000002", "00000003"]
@@ -161,12 +162,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     """A market of three centroid classifiers (of x0 > 0, x1 > 0, x2 > 0), the user's rows
     labelled x1 > 0, and its ToySpecification; only the core and the toy plugin load."""
     site = tmp_path / "site"
-    info = site / "toy_reuse-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-reuse\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[learnware_dock.plugins]\ntoyreuse = dock_toy_reuse:plugin\n"
-    )
+    site.mkdir()
+    write_distribution(site, "toy-reuse", {"toyreuse": "dock_toy_reuse:plugin"})
     module = types.ModuleType("dock_toy_reuse")
     module.plugin = ToyReusePlugin()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "dock_toy_reuse", module)

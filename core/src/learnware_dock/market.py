@@ -6,7 +6,6 @@ import inspect
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -18,7 +17,6 @@ from learnware_dock.errors import CheckError, SearchError
 from learnware_dock.interfaces import (
     LoadedModel,
     NewLearnware,
-    Reuser,
     Searcher,
     StatSpecification,
     Submission,
@@ -27,6 +25,7 @@ from learnware_dock.package.reader import extracted
 from learnware_dock.plugins import DockPluginManager, get_plugin_manager
 from learnware_dock.prefilter import FUZZY_CUTOFF, SemanticMatches, semantic_matches
 from learnware_dock.registry import Components
+from learnware_dock.reusing import open_reuser
 from learnware_dock.semantic import SemanticSpec
 
 log = logging.getLogger(__name__)
@@ -172,9 +171,11 @@ class Market:
         """Start a learnware's model; returns a :class:`LoadedModel` (``predict`` etc.;
         close it, or use it in a ``with`` block).
 
-        ``container`` defaults to the most isolating one installed (``venv`` from
-        learnware-dock-isolation); ``"inprocess"`` runs the package's code in this
-        process and is for packages you trust. ``options`` go to the container.
+        ``container`` defaults to the highest-priority container that is not
+        ``trusted_only`` (``venv`` from learnware-dock-isolation); ``"inprocess"`` runs the
+        package's code in this process and is for packages you trust. ``options`` are the
+        container's declared options (its ``options_class``: ``timeout``, ``memory_limit``,
+        ...), validated before anything starts.
         """
         from learnware_dock.loading import load_model
 
@@ -253,36 +254,10 @@ class Market:
         return instance.search(info, **options)
 
     # -- reuse ---------------------------------------------------------------------------------
-    def reuser(
-        self,
-        result: SearchResult,
-        method: str,
-        options: Mapping[str, Any] | object | None = None,
-        *,
-        container: str | None = None,
-        mixture: int = 0,
-        user_info: UserInfo | None = None,
-    ) -> AbstractContextManager[Reuser]:
-        """The reuser named ``method`` built for a mixture of ``result``, in a ``with``
-        block that closes its models (see :func:`learnware_dock.reusing.open_reuser`)::
-
-            result = market.search(UserInfo(stat_specs={spec.name: spec}))
-            with market.reuser(result, "averaging", {"weighted": False}) as reuser:
-                predicted = reuser.fit(X).predict(X)
-
-        ``options`` are the reuser's declared options (``dock reusers`` lists them).
-        """
-        from learnware_dock.reusing import open_reuser
-
-        return open_reuser(
-            self,
-            result,
-            method,
-            options,
-            container=container,
-            mixture=mixture,
-            user_info=user_info,
-        )
+    #: ``market.reuser(result, method, options=None, *, container=None, mixture=0,
+    #: user_info=None)``: the reuser named ``method`` built for a mixture of ``result``, in
+    #: a ``with`` block that closes its models (:func:`learnware_dock.reusing.open_reuser`)
+    reuser = open_reuser
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:

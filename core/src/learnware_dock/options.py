@@ -172,6 +172,12 @@ def build_options(cls: type[T], values: Mapping[str, Any], *, what: str) -> T:
             return cls(**parsed)
         except (TypeError, ValueError) as exc:
             problems.append(str(exc))
+    else:  # also name every value its validator refuses (attrs stops at the first)
+        for name, value in parsed.items():
+            try:
+                cls(**{name: value})
+            except (TypeError, ValueError) as exc:
+                problems.append(str(exc))
     listed = ", ".join(known) if known else "none"
     raise DockError(f"{what}: {'; '.join(problems)} (its options: {listed})")
 

@@ -73,7 +73,11 @@ def open_reuser(
     user_info: UserInfo | None = None,
 ) -> Iterator[Reuser]:
     """Build the reuser named ``method`` for ``result.mixtures[mixture]``; its models are
-    closed when the block ends.
+    closed when the block ends. Also ``Market.reuser``::
+
+        result = market.search(UserInfo(stat_specs={spec.name: spec}))
+        with market.reuser(result, "averaging", {"weighted": False}) as reuser:
+            predicted = reuser.fit(X).predict(X)
 
     ``options``: a mapping of the reuser's declared options (``NAME=VALUE`` strings are
     parsed), or an instance of its ``options_class``. ``container``: where the models run

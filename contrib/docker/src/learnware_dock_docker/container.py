@@ -96,22 +96,16 @@ class DockerModel(ProtocolModel):
     """A worker in a container (see the module docstring)."""
 
     def __init__(
-        self,
-        api: Any,
-        image: str,
-        root: Path,
-        manifest: Manifest,
-        *,
-        timeout: float,
-        load_timeout: float,
-        memory_limit: int | None,
-        cpus: float,
-        network: bool,
+        self, api: Any, image: str, root: Path, manifest: Manifest, options: DockerOptions
     ) -> None:
         label = f"{manifest.model.class_name} ({root.name}, docker)"
-        super().__init__(label, timeout, load_timeout)
+        super().__init__(label, options.timeout, options.load_timeout)
         self.api, self.image, self.root, self.manifest = api, image, root, manifest
-        self.memory_limit, self.cpus, self.network = memory_limit, cpus, network
+        self.memory_limit, self.cpus, self.network = (
+            options.memory_limit,
+            options.cpus,
+            options.network,
+        )
         self.container_id: str | None = None
         self.attached: AttachStream | None = None
         self.status = "not started"
@@ -196,17 +190,7 @@ class DockerContainer(Container):
         api = docker.client if docker.client is not None else _client()
         base = docker.image or os.environ.get("DOCK_DOCKER_IMAGE", DEFAULT_IMAGE)
         tag = ensure_image(api, base, read_requirements(root))
-        return DockerModel(
-            api,
-            tag,
-            root,
-            manifest,
-            timeout=docker.timeout,
-            load_timeout=docker.load_timeout,
-            memory_limit=docker.memory_limit,
-            cpus=docker.cpus,
-            network=docker.network,
-        ).started()
+        return DockerModel(api, tag, root, manifest, docker).started()
 
 
 def _client() -> Any:

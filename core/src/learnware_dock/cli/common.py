@@ -94,8 +94,6 @@ SemanticFile = Annotated[
 ]
 
 
-
-
 _FLAGS = {
     "name": Name,
     "description": Description,

@@ -88,7 +88,8 @@ def reuse(
         int, typer.Option(help="The most learnwares in the mixture (max_search_num).")
     ] = 5,
     container: Annotated[
-        str | None, typer.Option(help="Container (default: the most isolating installed).")
+        str | None,
+        typer.Option(help="Container (default: the highest-priority untrusted one installed)."),
     ] = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,

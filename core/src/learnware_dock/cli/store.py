@@ -203,5 +203,3 @@ def remove(
         emit({"deleted": learnware_id})
     else:
         make_console().print(f"deleted {learnware_id}")
-
-

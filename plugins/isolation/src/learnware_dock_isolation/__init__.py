@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from learnware_dock.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from learnware_dock_isolation.container import VenvContainer, VenvOptions
+    from learnware_dock_isolation.container import VenvContainer
+    from learnware_dock_isolation.options import VenvOptions
 
 _WHERE = {
     "VenvContainer": "learnware_dock_isolation.container",
-    "VenvOptions": "learnware_dock_isolation.container",
+    "VenvOptions": "learnware_dock_isolation.options",
 }
 
 __all__ = ["VenvContainer", "VenvOptions"]

@@ -21,6 +21,7 @@ from pathlib import Path
 from learnware_dock.errors import ContainerError
 from learnware_dock.package.manifest import Manifest
 from learnware_dock.protocol import WORKER_DIR, ProtocolModel, wire, worker_request
+from learnware_dock_isolation.options import VenvOptions
 from learnware_dock_isolation.sandbox import Mounts, base_env, runtime_paths
 from learnware_dock_isolation.sandbox import command as sandbox_command
 from learnware_dock_isolation.tail import PipeTail
@@ -43,26 +44,22 @@ class ProcessModel(ProtocolModel):
         python: Path,
         root: Path,
         manifest: Manifest,
+        options: VenvOptions | None = None,
         *,
-        timeout: float = 60.0,
-        load_timeout: float = 120.0,
-        memory_limit: int | None = 4 << 30,
-        network: bool = False,
         sandboxed: bool = True,
         visible: tuple[Path, ...] = (),
-        cpu_limit: int | None = 3600,
-        file_size_limit: int | None = 1 << 30,
-        tmpfs_bytes: int = 512 << 20,
     ) -> None:
-        super().__init__(f"{manifest.model.class_name} ({root.name})", timeout, load_timeout)
+        opts = options if options is not None else VenvOptions()
+        label = f"{manifest.model.class_name} ({root.name})"
+        super().__init__(label, opts.timeout, opts.load_timeout)
         self.python, self.root, self.manifest = python, root, manifest
-        self.memory_limit, self.network, self.sandboxed = memory_limit, network, sandboxed
-        self.visible, self.tmpfs_bytes = visible, tmpfs_bytes
+        self.memory_limit, self.network, self.sandboxed = opts.memory_limit, opts.network, sandboxed
+        self.visible, self.tmpfs_bytes = visible, opts.tmpfs_size
         self.limits = {
-            "memory_limit": memory_limit,
-            "cpu_limit": cpu_limit,
-            "file_size_limit": file_size_limit,
-            "network": network,
+            "memory_limit": opts.memory_limit,
+            "cpu_limit": opts.cpu_limit,
+            "file_size_limit": opts.file_size_limit,
+            "network": opts.network,
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.tree: TreeLimit | None = None

@@ -12,7 +12,6 @@ from typing import Any, Self
 import attrs
 import numpy as np
 
-from learnware_dock.interfaces import ReuseContext
 from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
 from learnware_dock_reuse.outputs import OutputKind, ReuseError, Task, check_rows
@@ -61,17 +60,6 @@ class FeatureAugmentReuser(CombiningReuser):
         super().__init__(models, weights, task=task, outputs=outputs, classes=classes)
         self.cv, self.seed = cv, seed
         self.model: Any = None
-
-    @classmethod
-    def from_search(cls, context: ReuseContext, options: FeatureAugmentOptions) -> Self:
-        return cls(
-            list(context.models),
-            list(context.weights),
-            task=context.task,
-            classes=context.classes,
-            cv=options.cv,
-            seed=options.seed,
-        )
 
     def features(self, X: Any) -> np.ndarray:
         X = check_rows(X)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-from learnware_dock.interfaces import Reuser
+from learnware_dock.interfaces import ReuseContext, Reuser
+from learnware_dock.options import options_dict
 from learnware_dock_reuse.outputs import (
     OutputKind,
     Task,
@@ -39,6 +40,24 @@ class CombiningReuser(Reuser):
         self.kinds = kinds_for(outputs, len(self.models))
         self.classes = classes
         normalised_weights(self.weights, len(self.models))  # validate early
+
+    @classmethod
+    def from_search(cls, context: ReuseContext, options: Any) -> Self:
+        """The mixture's models and weights, its task and class count, the declared options
+        as keyword arguments, and what :meth:`search_arguments` adds."""
+        return cls(
+            list(context.models),
+            list(context.weights),
+            task=context.task,
+            classes=context.classes,
+            **cls.search_arguments(context, options),
+            **options_dict(options),
+        )
+
+    @classmethod
+    def search_arguments(cls, context: ReuseContext, options: Any) -> dict[str, Any]:
+        """Constructor arguments beyond the options that a search result provides."""
+        return {}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {

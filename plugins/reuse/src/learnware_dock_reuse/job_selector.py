@@ -31,9 +31,7 @@ from learnware_dock_reuse.outputs import (
     check_rows,
     normalised_weights,
 )
-from learnware_dock_rkme import RKMETableSpecification
-from learnware_dock_rkme.kernel import simplex_weights
-from learnware_dock_rkme.mixture import inner_products
+from learnware_dock_rkme import RKMETableSpecification, inner_products, simplex_weights
 
 
 @attrs.frozen
@@ -88,21 +86,13 @@ class JobSelectorReuser(CombiningReuser):
         self.mixture: np.ndarray | None = None
 
     @classmethod
-    def from_search(cls, context: ReuseContext, options: JobSelectorOptions) -> Self:
+    def search_arguments(cls, context: ReuseContext, options: Any) -> dict[str, Any]:
+        """The mixture's RKMEs (``specs``)."""
         specs = context.stat_specs()
         wrong = sorted({type(s).__name__ for s in specs} - {RKMETableSpecification.__name__})
         if any(not isinstance(s, RKMETableSpecification) for s in specs):
             raise ReuseError(f"job-selector needs RKMETableSpecification specs, not {wrong}")
-        return cls(
-            list(context.models),
-            list(context.weights),
-            specs=[s for s in specs if isinstance(s, RKMETableSpecification)],
-            task=context.task,
-            classes=context.classes,
-            samples=options.samples,
-            selector_iterations=options.selector_iterations,
-            seed=options.seed,
-        )
+        return {"specs": specs}
 
     def estimate_weights(self, X: np.ndarray) -> np.ndarray:
         """Simplex weights of the learnwares' RKMEs that best match the user's data."""

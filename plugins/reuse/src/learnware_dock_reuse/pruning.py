@@ -17,7 +17,6 @@ from typing import Any, Self
 import attrs
 import numpy as np
 
-from learnware_dock.interfaces import ReuseContext
 from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
 from learnware_dock_reuse.outputs import OutputKind, ReuseError, Task, check_rows
@@ -74,18 +73,6 @@ class EnsemblePruningReuser(CombiningReuser):
         self.population, self.generations, self.seed = population, generations, seed
         self.selected: list[int] | None = None
         self.front: list[tuple[list[int], tuple[float, ...]]] = []
-
-    @classmethod
-    def from_search(cls, context: ReuseContext, options: EnsemblePruningOptions) -> Self:
-        return cls(
-            list(context.models),
-            list(context.weights),
-            task=context.task,
-            classes=context.classes,
-            population=options.population,
-            generations=options.generations,
-            seed=options.seed,
-        )
 
     def fit(self, X: Any, y: Any = None) -> Self:
         from pymoo.algorithms.moo.nsga2 import NSGA2

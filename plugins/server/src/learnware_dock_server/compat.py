@@ -136,7 +136,7 @@ class LearnwareClient:
         """Start models by id (``learnware_path`` is not supported: use ``Market.add``
         locally). ``runnable_option``: ``"conda"`` → the ``venv`` container, ``"docker"``
         → ``docker``, ``"normal"`` → ``inprocess`` (trusted packages only), ``None`` →
-        the most isolating one installed."""
+        the highest-priority untrusted container installed."""
         if learnware_id is None:
             raise DockError("pass learnware_id (loading a local path needs a local Market)")
         container = RUNNABLE.get(runnable_option, runnable_option)
