@@ -187,6 +187,15 @@ def write(out_dir: Path) -> int:
         {"kind": "spec", "name": "rkme.json", "learnware": learnware.__version__, **describe(spec)}
     )
 
+    # two learnwares on disjoint digit classes, for the job selector (RKMEs as the
+    # package fits them: points that overshoot the data's range); the split is
+    # test_anchor_compat.digit_split's
+    order = np.random.default_rng(5).permutation(len(X))
+    for classes in ((1, 2, 3), (4, 5, 6)):
+        rows = order[:1000][np.isin(y[order[:1000]], classes)]
+        part = generate_stat_spec(type="table", X=X[rows])
+        part.save(str(out_dir / f"rkme_digits_{''.join(map(str, classes))}.json"))
+
     semantic_spec = generate_semantic_spec(
         name="digits-logreg",
         description="Logistic regression on sklearn digits (8x8 pixels scaled to [0, 1]).",

@@ -223,7 +223,7 @@ def reuse(market: Market, result: Any, X: Any, y: Any, console: Any) -> None:
 
 
 def reuse_predictions(market: Market, result: Any, X: Any) -> dict[str, Any]:
-    """Top-1, weighted averaging and job selector predictions on the user's rows."""
+    """Top-1, averaging and job selector predictions on the user's rows."""
     top = result.singles[0].learnware
     with market.reuser(result, "averaging") as averaging:
         ids = [lw.id for lw in result.mixtures[0].learnwares]
@@ -234,7 +234,7 @@ def reuse_predictions(market: Market, result: Any, X: Any) -> dict[str, Any]:
         else:
             with market.load(top) as best:
                 predictions = {f"top-1 single ({top.name})": best.predict(X)}
-        predictions["averaging, weighted by the mixture"] = averaging.predict(X)
+        predictions["averaging (mean of softmaxed probabilities)"] = averaging.predict(X)
     with market.reuser(result, "job-selector") as selector:
         predictions["job selector"] = selector.fit(X).predict(X)
     return predictions

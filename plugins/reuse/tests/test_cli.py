@@ -64,16 +64,36 @@ def reuse(user: dict[str, Path], *args: str) -> list[str]:
     ]
 
 
+#: the job selector's default options
+JOB_SELECTOR = {
+    "router": "logistic",
+    "pseudo_samples": "reduced-set",
+    "regularisation": 1.0,
+    "samples": 1000,
+    "selector_iterations": 50,
+    "seed": 0,
+}
+
+
 @pytest.mark.parametrize(
     ("method", "options", "built"),
     [
-        ("averaging", [], {"weighted": True}),
-        ("averaging", ["-O", "weighted=false"], {"weighted": False}),
-        ("job-selector", [], {"samples": 1000, "selector_iterations": 50, "seed": 0}),
+        ("averaging", [], {"weighted": False, "softmax": True}),
+        (
+            "averaging",
+            ["-O", "weighted=true", "-O", "softmax=false"],
+            {"weighted": True, "softmax": False},
+        ),
+        ("job-selector", [], {**JOB_SELECTOR, "samples": 1000, "seed": 0}),
         (
             "job-selector",
-            ["-O", "seed=3", "-O", "samples=400"],
-            {"samples": 400, "selector_iterations": 50, "seed": 3},
+            ["-O", "seed=3", "-O", "pseudo_samples=herding", "-O", "samples=400"],
+            {**JOB_SELECTOR, "pseudo_samples": "herding", "samples": 400, "seed": 3},
+        ),
+        (
+            "job-selector",
+            ["-O", "router=boosting", "-O", "regularisation=0.5"],
+            {**JOB_SELECTOR, "router": "boosting", "regularisation": 0.5},
         ),
     ],
 )
@@ -129,7 +149,10 @@ def test_dock_reuse_default_method_and_text_output(
     capsys.readouterr()
     assert main(reuse(user, "-O", "samples=300")) == 0
     out = capsys.readouterr().out
-    assert "job-selector (samples=300, selector_iterations=50, seed=0): wrote" in out
+    assert (
+        "job-selector (router=logistic, pseudo_samples=reduced-set, regularisation=1.0, "
+        "samples=300, selector_iterations=50, seed=0): wrote"
+    ) in " ".join(out.split())  # rich wraps long lines
 
 
 def test_dock_reuse_errors(user: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +164,9 @@ def test_dock_reuse_errors(user: dict[str, Path], capsys: pytest.CaptureFixture[
     assert main(reuse(user, "--method", "job-selector", "-O", "sample=5")) == 1
     err = capsys.readouterr().err
     assert "unknown option 'sample' (did you mean 'samples'?)" in err
-    assert "its options: samples, selector_iterations, seed" in err
+    assert (
+        "its options: router, pseudo_samples, regularisation, samples, selector_iterations, seed"
+    ) in err
     assert main(reuse(user, "-O", "weighted")) == 1
     assert "an option is NAME=VALUE, not 'weighted'" in capsys.readouterr().err
     short = user["y"].with_name("short.npy")

@@ -171,3 +171,51 @@ def test_bad_input_is_a_clear_error() -> None:
         JobSelectorReuser([Nearest((0, 1)), Nearest((2, 3))], specs=[spec])
     with pytest.raises(ReuseError, match="task must be"):
         AveragingReuser([Nearest((0, 1))], task="ranking")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"pseudo_samples": "herding", "samples": 600},
+        {"router": "boosting"},
+    ],
+)
+def test_job_selector_routes_real_digits_to_the_learnware_of_their_class(
+    options: dict[str, object],
+) -> None:
+    """Two learnwares on disjoint digit classes (1-3, 4-6): a user with those six digits
+    has each row routed to the learnware trained on its class (a logistic router trained
+    on the learnwares' real rows gets 98%)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    order = np.random.default_rng(5).permutation(len(X))
+    train, user = order[:1000], order[1000:1600]
+    user = user[np.isin(y[user], (1, 2, 3, 4, 5, 6))]
+    low, high = train[np.isin(y[train], (1, 2, 3))], train[np.isin(y[train], (4, 5, 6))]
+    specs = [RKMETableSpecification.generate(X[rows], K=60, seed=1) for rows in (low, high)]
+    models = [Linear(np.zeros((64, 10))), Linear(np.zeros((64, 10)))]  # only routes count
+    reuser = JobSelectorReuser(models, specs=specs, classes=10, seed=2, **options)  # type: ignore[arg-type]
+    reuser.fit(X[user])
+    assert reuser.mixture is not None
+    assert abs(reuser.mixture[0] - (y[user] <= 3).mean()) < 0.1
+    assert (reuser.route(X[user]) == (y[user] >= 4)).mean() >= 0.95
+
+
+def test_averaging_with_softmax_averages_each_learnwares_softmaxed_scores() -> None:
+    rng = np.random.default_rng(7)
+    X, _ = blobs((0, 1, 2, 3), 50, rng)
+    members = [Nearest((0, 1), "scores"), Nearest((0, 1, 2, 3), "scores")]
+
+    def softmax(scores: np.ndarray) -> np.ndarray:
+        e = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+    want = np.mean([softmax(m.predict(X)) for m in members], axis=0)
+    got = AveragingReuser(members, outputs="scores", classes=4, softmax=True)
+    np.testing.assert_allclose(got.predict_proba(X), want / want.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(got.predict(X), want.argmax(axis=1))
+    plain = AveragingReuser(members, outputs="scores", classes=4).predict_proba(X)
+    assert not np.allclose(plain, got.predict_proba(X))

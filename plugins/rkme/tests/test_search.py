@@ -74,6 +74,22 @@ def test_ranks_the_matching_learnware_first_with_absolute_scores(
     assert result.singles[0].distance == pytest.approx(exact, abs=0.02)
 
 
+def test_reported_distances_match_dist_on_the_stored_specs_to_documented_precision(
+    blobs: tuple[Market, dict[str, str]],
+) -> None:
+    """The searcher's distances are float64 on the index's float32 copy of each RKME: within
+    1e-6 relative of ``dist`` on the spec files (the module docstring's precision)."""
+    market, _ = blobs
+    user = rkme(np.random.default_rng(8).normal(3.0, 1.0, size=(200, 5)))
+    result = market.search(UserInfo(stat_specs={TABLE_SPEC_NAME: user}))
+    assert len(result.singles) == 4
+    for match in result.singles:
+        stored = market.stat_spec(match.learnware, TABLE_SPEC_NAME)
+        exact = user.dist(stored)  # type: ignore[arg-type]
+        assert match.distance is not None and exact > 0
+        assert abs(match.distance - exact) <= 1e-6 * exact
+
+
 def test_semantic_filters_apply_first(blobs: tuple[Market, dict[str, str]]) -> None:
     rng = np.random.default_rng(3)
     market, ids = blobs

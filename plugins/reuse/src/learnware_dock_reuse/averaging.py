@@ -1,6 +1,16 @@
 """``averaging`` (data-free): mean of values per output column (regression), or of class
 votes (majority vote on labels, mean of probabilities), optionally weighted by the
-mixture weights of a search."""
+mixture weights of a search and optionally after a softmax of each learnware's class
+scores (the `learnware` package's ``vote_by_prob``).
+
+Built from a search (``dock reuse --method averaging``, ``Market.reuser``) the default is
+the rule that measured best on the digits protocol (20 users, 5-member mixtures, with our
+RKMEs and with the package's): the unweighted mean of softmaxed probabilities, 0.829 /
+0.826 mean accuracy, against 0.816 / 0.811 for the plain mean, 0.788 / 0.791 weighted by
+the mixture and 0.785 / 0.773 for a majority vote of labels. Weighting by the mixture
+(``weighted=true``) lowers accuracy there: the MMD-optimal weights describe the user's
+distribution, not how right each learnware is on it.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +27,13 @@ from learnware_dock_reuse.outputs import normalised_weights
 
 @attrs.frozen
 class AveragingOptions:
-    weighted: bool = option(True, help="Weight by the mixture weights (false: plain mean).")
+    weighted: bool = option(False, help="Weight by the mixture weights (false: plain mean).")
+    softmax: bool = option(True, help="Softmax each learnware's class scores before the mean.")
 
 
 class AveragingReuser(CombiningReuser):
-    """Pass ``weights`` (e.g. ``result.mixtures[0].weights``) for a weighted average."""
+    """Pass ``weights`` (e.g. ``result.mixtures[0].weights``) for a weighted average, and
+    ``softmax=True`` to average softmaxed class scores (see the module docstring)."""
 
     name = "averaging"
     options_class = AveragingOptions
@@ -29,10 +41,22 @@ class AveragingReuser(CombiningReuser):
     @classmethod
     def from_search(cls, context: ReuseContext, options: AveragingOptions) -> Self:
         weights = list(context.weights) if options.weighted else None
-        return cls(list(context.models), weights, task=context.task, classes=context.classes)
+        return cls(
+            list(context.models),
+            weights,
+            task=context.task,
+            classes=context.classes,
+            softmax=options.softmax,
+        )
+
+    def __init__(self, *args: Any, softmax: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.softmax = softmax
 
     def _combined(self, X: Any) -> np.ndarray:
         outs = self.member_outputs(X)
+        if self.softmax and self.task == "classification":
+            outs = [softmax_rows(out) for out in outs]
         return self.combine(outs, normalised_weights(self.weights, len(self.models)))
 
     def predict(self, X: Any) -> np.ndarray:
@@ -49,3 +73,9 @@ class AveragingReuser(CombiningReuser):
         return np.asarray(
             np.divide(combined, totals, where=totals > 0, out=np.zeros_like(combined))
         )
+
+
+def softmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Each row's softmax."""
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))

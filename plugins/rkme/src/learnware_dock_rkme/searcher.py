@@ -5,6 +5,12 @@ learnwares that pass the semantic filters (:meth:`Market.semantic_matches`, whic
 searchers are installed) and share the user's feature dimension and gamma. A batched
 float32 scan (the compute backend) ranks everyone; the best few are re-ranked in float64.
 
+Precision: the re-rank is float64 arithmetic on the index's copy of each RKME, whose Z and
+beta are kept as float32 (the arrays the scan reads), so a reported distance agrees with
+``user_spec.dist(stored_spec)`` (float64 on the spec file's values) to about 1e-7
+relative (5e-9 measured on digits RKMEs), not to the last float64 bit. Call ``dist`` on
+``market.stat_spec(learnware, name)`` when the exact value matters.
+
 Score (absolute, in [0, 1], comparable across queries and markets)::
 
     score = 1 - MMD^2 / (|Phi_u|^2 + |Phi_i|^2) = 2 <Phi_u, Phi_i> / (|Phi_u|^2 + |Phi_i|^2)
