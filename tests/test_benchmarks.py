@@ -89,6 +89,35 @@ def test_image_mnist_protocol_quick(tmp_path: Path) -> None:
     assert out.with_suffix(".png").stat().st_size > 1000
 
 
+def test_table_digits_protocol_quick(tmp_path: Path) -> None:
+    out = tmp_path / "digits.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "protocols" / "table_digits.py"),
+            "--quick",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Job selector (logistic, reduced sets)" in proc.stdout and "per user" in proc.stdout
+    results = json.loads(out.read_text())
+    methods = {"mean", "best", "top1", "job_selector", "job_selector_boosting", "averaging"}
+    methods |= {"averaging_weighted_raw", "averaging_raw"}
+    assert set(results["accuracy"]) == methods
+    assert all(len(values) == 4 for values in results["accuracy"].values())
+    assert len(results["per_user"]) == 4
+    accuracy, routing = results["accuracy"], results["routing"]
+    # routing to the learnwares trained on each row's class beats any single learnware
+    assert sum(accuracy["job_selector"]) > sum(accuracy["mean"])
+    assert all(0 <= share <= 1 for share in routing["job_selector"])
+
+
 def test_bench_server_quick(tmp_path: Path) -> None:
     stdout, results = run_quick("bench_server.py", tmp_path)
     assert "ours (server, 2+1 clients)" in stdout and "in-process baseline" in stdout

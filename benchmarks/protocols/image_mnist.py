@@ -165,7 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     build_s = time.perf_counter() - build_start
 
     # -- users, data-free ------------------------------------------------------------------
-    methods = ["mean", "best", "top1", "job_selector", "averaging", "averaging_weighted"]
+    methods = [
+        "mean",
+        "best",
+        "top1",
+        "job_selector",
+        "job_selector_previous",
+        "averaging",
+        "averaging_softmax",
+        "averaging_weighted",
+    ]
     accuracy: dict[str, list[float]] = {m: [] for m in methods}
     seconds: dict[str, list[float]] = {
         "search": [],
@@ -200,6 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         ).fit(Xu)
         accuracy["job_selector"].append(float((selector.predict(Xu) == yu).mean()))
         seconds["job_selector"].append(time.perf_counter() - t)
+        previous = JobSelectorReuser(
+            chosen,
+            specs=[specs[i] for i in members],
+            outputs="proba",
+            classes=10,
+            seed=u,
+            router="boosting",
+            pseudo_samples="herding",
+        ).fit(Xu)
+        accuracy["job_selector_previous"].append(float((previous.predict(Xu) == yu).mean()))
         if args.export is not None and u < args.export_users:
             exported.append(
                 {
@@ -214,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         plain = AveragingReuser(chosen, outputs="proba", classes=10)
         accuracy["averaging"].append(float((plain.predict(Xu) == yu).mean()))
         seconds["averaging"].append(time.perf_counter() - t)
+        soft = AveragingReuser(chosen, outputs="proba", classes=10, softmax=True)
+        accuracy["averaging_softmax"].append(float((soft.predict(Xu) == yu).mean()))
         weighted = AveragingReuser(chosen, mixture.weights, outputs="proba", classes=10)
         accuracy["averaging_weighted"].append(float((weighted.predict(Xu) == yu).mean()))
 
@@ -269,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
         "best": "Best in Market (oracle)",
         "top1": "Top-1 Reuse",
         "job_selector": "Job Selector Reuse",
+        "job_selector_previous": "  (previous: boosting on herding)",
         "averaging": "Averaging (unweighted)",
+        "averaging_softmax": "Averaging (unweighted, softmax)",
         "averaging_weighted": "Averaging (weighted by mixture)",
     }
     seed_paper = {
@@ -292,11 +315,12 @@ def main(argv: list[str] | None = None) -> int:
         f"\nlabelled budgets ({min(args.curve_users, args.users)} users x {args.repeats} repeats):"
     )
     print(f"{'budget':>7} " + " ".join(f"{m:>10}" for m in curves))
-    for b in budgets:
+    for b in budgets if min(args.curve_users, args.users) else []:
         print(f"{b:>7} " + " ".join(f"{np.mean(curves[m][b]):>10.3f}" for m in curves))
     print("\nseconds per user and reuser (median; fits: per budget and repeat):")
     for key, values in seconds.items():
-        print(f"  {key:<14} {statistics.median(values):.3f} s")
+        if values:  # fits are timed only with --curve-users > 0
+            print(f"  {key:<14} {statistics.median(values):.3f} s")
     anchor = "the learnware package's job selector: 75-335 s per user (median ~150 s)"
     js = statistics.median(seconds["job_selector"])
     print(f"  goal job selector <= 5 s per user: {'MET' if js <= 5 else 'MISSED'} ({anchor})")
