@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from class_mixtures import ProbaModel, draw
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 FEATURES, K_RKME, GAMMA = 64, 100, 0.1
@@ -85,35 +86,6 @@ NAMES = {
     "averaging_weighted_raw": "Averaging (weighted, no softmax)",
     "averaging_raw": "Averaging (unweighted, no softmax)",
 }
-
-
-class ProbaModel:
-    """A learnware's model in this process: probabilities over all 10 digits."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(X), 10))
-        out[:, self.model.classes_] = self.model.predict_proba(X)
-        return out
-
-
-def draw(
-    pool_by_class: dict[int, np.ndarray],
-    classes: list[int],
-    shares: list[float],
-    n: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Row indices: ``n`` rows of ``classes`` in ``shares`` (with replacement only when a
-    class has too few rows)."""
-    rows = []
-    for c, share in zip(classes, shares, strict=True):
-        count = max(1, round(n * share))
-        available = pool_by_class[c]
-        rows.append(rng.choice(available, count, replace=count > len(available)))
-    return np.concatenate(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
