@@ -116,6 +116,27 @@ def test_mixture_recovers_the_proportions(tmp_path: Path, market: Market) -> Non
     assert market.search(info, mixture="none").mixtures == ()
 
 
+def test_default_mixture_covers_more_learnwares_than_the_anchors_five(
+    tmp_path: Path, market: Market
+) -> None:
+    """A user whose rows come from 8 learnwares' blobs: the default mixture (oneshot, up to
+    10 of the best 20, chosen because bigger mixtures reuse better) holds all 8, the
+    anchor's (greedy, up to 5 of 10) at most 5."""
+    rng = np.random.default_rng(6)
+    centres = [np.eye(5)[i % 5] * 8.0 * (1 if i < 5 else -1) for i in range(10)]
+    ids = [
+        add(market, tmp_path, f"b{i}", rng.normal(c, 1.0, size=(200, 5)))
+        for i, c in enumerate(centres)
+    ]
+    user = np.vstack([rng.normal(c, 1.0, size=(100, 5)) for c in centres[:8]])
+    info = UserInfo(stat_specs={TABLE_SPEC_NAME: RKMETableSpecification.generate(user, K=60)})
+    found = market.search(info, searcher="rkme").mixtures[0]
+    assert {lw.id for lw in found.learnwares} == set(ids[:8])
+    assert all(w == pytest.approx(1 / 8, abs=0.05) for w in found.weights)
+    anchor = market.search(info, searcher="rkme", mixture="greedy", max_search_num=5)
+    assert len(anchor.mixtures[0].learnwares) <= 5
+
+
 def test_index_updates_incrementally(tmp_path: Path, blobs: tuple[Market, dict[str, str]]) -> None:
     rng = np.random.default_rng(5)
     market, ids = blobs

@@ -85,8 +85,11 @@ def reuse(
         typer.Option(help="Labels of your rows (.npy or one column); for reusers that need them."),
     ] = None,
     top: Annotated[
-        int, typer.Option(help="The most learnwares in the mixture (max_search_num).")
-    ] = 5,
+        int | None,
+        typer.Option(
+            help="The most learnwares in the mixture (max_search_num; default: the searcher's)."
+        ),
+    ] = None,
     container: Annotated[
         str | None,
         typer.Option(help="Container (default: the highest-priority untrusted one installed)."),
@@ -120,7 +123,8 @@ def reuse(
         y = None if labels is None else load_labels(labels, len(rows))
         spec = load_stat_spec(m, stat)
         info = UserInfo(stat_specs={spec.name: spec})
-        result = m.search(info, max_search_num=top)
+        search_options: dict[str, Any] = {} if top is None else {"max_search_num": top}
+        result = m.search(info, **search_options)
         mixture = chosen_mixture(result)
         with open_reuser(m, result, name, options, container=container, user_info=info) as r:
             fitted = r.fit(rows) if y is None else r.fit(rows, y)
