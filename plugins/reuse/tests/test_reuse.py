@@ -219,3 +219,27 @@ def test_averaging_with_softmax_averages_each_learnwares_softmaxed_scores() -> N
     np.testing.assert_array_equal(got.predict(X), want.argmax(axis=1))
     plain = AveragingReuser(members, outputs="scores", classes=4).predict_proba(X)
     assert not np.allclose(plain, got.predict_proba(X))
+
+
+def test_logistic_router_does_not_depend_on_the_feature_scale() -> None:
+    """The default router standardises its features before the L2-regularised fit, so the
+    same data in other units (x 1000, the kernel width scaled with it) is routed the same."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    order = np.random.default_rng(5).permutation(len(X))
+    train, user = order[:1000], order[1000:1600]
+    user = user[np.isin(y[user], (1, 2, 3, 4, 5, 6))]
+    low, high = train[np.isin(y[train], (1, 2, 3))], train[np.isin(y[train], (4, 5, 6))]
+    routes = []
+    for scale in (1.0, 1000.0):
+        specs = [
+            RKMETableSpecification.generate(X[rows] * scale, K=60, gamma=0.1 / scale**2, seed=1)
+            for rows in (low, high)
+        ]
+        models = [Linear(np.zeros((64, 10))), Linear(np.zeros((64, 10)))]
+        reuser = JobSelectorReuser(models, specs=specs, classes=10, seed=2)
+        routes.append(reuser.fit(X[user] * scale).route(X[user] * scale))
+    assert (routes[0] == (y[user] >= 4)).mean() >= 0.95
+    assert (routes[0] == routes[1]).mean() >= 0.98

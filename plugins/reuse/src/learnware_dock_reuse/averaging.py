@@ -5,11 +5,12 @@ scores (the `learnware` package's ``vote_by_prob``).
 
 Built from a search (``dock reuse --method averaging``, ``Market.reuser``) the default is
 the rule that measured best on both protocols: the unweighted mean of softmaxed
-probabilities. Digits (``benchmarks/protocols/table_digits.py``, 20 users, mixtures of up
-to 5): 0.820 mean accuracy, as the `learnware` package's ``vote_by_prob`` on the same
-members (0.820), against 0.804 for the plain mean and 0.762 weighted by the mixture;
-MNIST (``image_mnist.py``, 100 users): 0.756 against 0.741 and 0.741. Weighting by the
-mixture (``weighted=true``) does not help: the MMD-optimal weights describe the user's
+probabilities. On the search's default mixtures, digits
+(``benchmarks/protocols/table_digits.py``, 20 users): 0.874 mean accuracy, as the
+`learnware` package's ``vote_by_prob`` on the same members (0.874), against 0.858 for the
+plain mean and 0.769 weighted by the mixture without softmax; MNIST (``image_mnist.py``,
+100 users): 0.816 against 0.802 and 0.799 (weighted). Weighting by the mixture
+(``weighted=true``) does not help: the MMD-optimal weights describe the user's
 distribution, not how right each learnware is on it.
 """
 
