@@ -11,7 +11,7 @@ Data: scikit-learn's bundled 8x8 handwritten digits (1,797 images, offline), fea
   package's defaults). They are packaged (the model as a joblib file) and added to a real
   market; their models run in this process (container ``inprocess``).
 * 20 users: 300 rows of 6 classes in proportions 0.3 : 0.3 : 0.1 x 4 from the user pool,
-  searched with the ``rkme`` searcher (a mixture of up to 5 learnwares).
+  searched with the ``rkme`` searcher (its default mixture: up to 10 of the best 20).
 * Data-free, per user: Mean in Market and Best in Market (oracle) over all learnwares,
   Top-1 Reuse (the best single of the search), and through ``market.reuser(result, NAME,
   options)``: the job selector with its defaults (logistic router on the RKMEs' reduced
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         user_spec = RKMETableSpecification.generate(Xu, K=K_RKME, gamma=GAMMA, seed=u)
         info = UserInfo(stat_specs={user_spec.name: user_spec})
-        result = market.search(info, searcher="rkme", limit=10, max_search_num=5)
+        result = market.search(info, searcher="rkme", limit=10)
         seconds["search"].append(time.perf_counter() - t)
         accuracy["top1"].append(each[index[result.singles[0].learnware.id]])
         members = [index[lw.id] for lw in result.mixtures[0].learnwares]
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine}")
     print(
         f"digits (scikit-learn, 1,797 real 8x8 digits): {args.learnwares} learnwares, "
-        f"{args.users} users, RKME K = {K_RKME}, gamma = {GAMMA}, mixtures of up to 5"
+        f"{args.users} users, RKME K = {K_RKME}, gamma = {GAMMA}, the searcher's mixtures"
     )
     print(f"{'method':<40} {'accuracy':>9} {'std':>7} {'routing':>8} {'median s':>9}")
     print("-" * 77)
