@@ -98,6 +98,8 @@ def test_table_digits_protocol_quick(tmp_path: Path) -> None:
             "--quick",
             "--output",
             str(out),
+            "--export",
+            str(tmp_path / "export"),
         ],
         capture_output=True,
         text=True,
@@ -116,6 +118,31 @@ def test_table_digits_protocol_quick(tmp_path: Path) -> None:
     # routing to the learnwares trained on each row's class beats any single learnware
     assert sum(accuracy["job_selector"]) > sum(accuracy["mean"])
     assert all(0 <= share <= 1 for share in routing["job_selector"])
+
+    # the mixture sweep runs on that export: every setting, user and reuser measured
+    sweep_out = tmp_path / "sweep.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "protocols" / "mixture_sweep.py"),
+            str(tmp_path / "export"),
+            "--quick",
+            "--output",
+            str(sweep_out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "search setting" in proc.stdout and "greedy, <= 3" in proc.stdout
+    rows = json.loads(sweep_out.read_text())["rows"]
+    assert len(rows) == 2 * 3  # two settings x three users
+    assert all(1 <= len(r["members"]) <= 10 for r in rows)
+    assert all(len(r["members"]) <= 3 for r in rows if r["setting"] == "greedy, <= 3")
+    keys = ("job_selector", "job_selector_uniform", "averaging", "averaging_weighted")
+    assert all(0 <= r[f"{k}_accuracy"] <= 1 for r in rows for k in keys)
 
 
 def test_bench_server_quick(tmp_path: Path) -> None:
