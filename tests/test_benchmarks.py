@@ -107,7 +107,9 @@ def test_table_digits_protocol_quick(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Job selector (logistic, reduced sets)" in proc.stdout and "per user" in proc.stdout
+    assert (
+        "Job selector (kernel logistic, reduced sets)" in proc.stdout and "per user" in proc.stdout
+    )
     results = json.loads(out.read_text())
     methods = {"mean", "best", "top1", "job_selector", "job_selector_boosting", "averaging"}
     methods |= {"averaging_weighted_raw", "averaging_raw"}

@@ -14,7 +14,7 @@ Data: scikit-learn's bundled 8x8 handwritten digits (1,797 images, offline), fea
   searched with the ``rkme`` searcher (its default mixture: up to 10 of the best 20).
 * Data-free, per user: Mean in Market and Best in Market (oracle) over all learnwares,
   Top-1 Reuse (the best single of the search), and through ``market.reuser(result, NAME,
-  options)``: the job selector with its defaults (logistic router on the RKMEs' reduced
+  options)``: the job selector with its defaults (kernel logistic router on the RKMEs' reduced
   sets) and as it was (``router=boosting``, ``pseudo_samples=herding``), averaging with its
   defaults (unweighted, softmax), weighted without softmax and unweighted without softmax.
   For both job selectors, the routing accuracy: the share of rows sent to a member that
@@ -80,7 +80,7 @@ NAMES = {
     "mean": "Mean in Market",
     "best": "Best in Market (oracle)",
     "top1": "Top-1 Reuse",
-    "job_selector": "Job selector (logistic, reduced sets)",
+    "job_selector": "Job selector (kernel logistic, reduced sets)",
     "job_selector_boosting": "Job selector (boosting, herding)",
     "averaging": "Averaging (unweighted, softmax)",
     "averaging_weighted_raw": "Averaging (weighted, no softmax)",

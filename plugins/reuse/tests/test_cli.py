@@ -66,7 +66,7 @@ def reuse(user: dict[str, Path], *args: str) -> list[str]:
 
 #: the job selector's default options
 JOB_SELECTOR = {
-    "router": "logistic",
+    "router": "kernel-logistic",
     "pseudo_samples": "reduced-set",
     "regularisation": 0.1,
     "samples": 1000,
@@ -150,7 +150,7 @@ def test_dock_reuse_default_method_and_text_output(
     assert main(reuse(user, "-O", "samples=300")) == 0
     out = capsys.readouterr().out
     assert (
-        "job-selector (router=logistic, pseudo_samples=reduced-set, regularisation=0.1, "
+        "job-selector (router=kernel-logistic, pseudo_samples=reduced-set, regularisation=0.1, "
         "samples=300, selector_iterations=50, seed=0): wrote"
     ) in " ".join(out.split())  # rich wraps long lines
 

@@ -177,6 +177,7 @@ def test_bad_input_is_a_clear_error() -> None:
     "options",
     [
         {},
+        {"router": "logistic"},
         {"pseudo_samples": "herding", "samples": 600},
         {"router": "boosting"},
     ],
@@ -221,9 +222,11 @@ def test_averaging_with_softmax_averages_each_learnwares_softmaxed_scores() -> N
     assert not np.allclose(plain, got.predict_proba(X))
 
 
-def test_logistic_router_does_not_depend_on_the_feature_scale() -> None:
-    """The default router standardises its features before the L2-regularised fit, so the
-    same data in other units (x 1000, the kernel width scaled with it) is routed the same."""
+@pytest.mark.parametrize("router", ["kernel-logistic", "logistic"])
+def test_logistic_routers_do_not_depend_on_the_feature_scale(router: str) -> None:
+    """The logistic routers standardise their features before the L2-regularised fit, so
+    the same data in other units (x 1000, the kernel width scaled with it) is routed the
+    same."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -239,7 +242,38 @@ def test_logistic_router_does_not_depend_on_the_feature_scale() -> None:
             for rows in (low, high)
         ]
         models = [Linear(np.zeros((64, 10))), Linear(np.zeros((64, 10)))]
-        reuser = JobSelectorReuser(models, specs=specs, classes=10, seed=2)
+        reuser = JobSelectorReuser(models, specs=specs, classes=10, seed=2, router=router)  # type: ignore[arg-type]
         routes.append(reuser.fit(X[user] * scale).route(X[user] * scale))
     assert (routes[0] == (y[user] >= 4)).mean() >= 0.95
     assert (routes[0] == routes[1]).mean() >= 0.98
+
+
+def test_kernel_router_separates_what_no_line_can() -> None:
+    """Two learnwares: one on a ring around the origin, one on a blob inside it. No linear
+    router tells them apart; the kernel router (the RKMEs' own kernel) routes >= 95% of a
+    user's rows from both to the learnware whose data they come from, and routes a table
+    bigger than one chunk (:data:`ROUTE_ROWS`) the same as its rows one chunk at a time."""
+    from learnware_dock_reuse.job_selector import ROUTE_ROWS
+
+    rng = np.random.default_rng(7)
+
+    def ring(n: int) -> np.ndarray:
+        angle = rng.uniform(0, 2 * np.pi, n)
+        return np.c_[np.cos(angle), np.sin(angle)] * 3.0 + rng.normal(0, 0.2, (n, 2))
+
+    def blob(n: int) -> np.ndarray:
+        return rng.normal(0, 0.5, (n, 2))
+
+    specs = [RKMETableSpecification.generate(f(400), K=40, gamma=1.0, seed=1) for f in (ring, blob)]
+    models = [Linear(np.zeros((2, 2))), Linear(np.zeros((2, 2)))]
+    user = np.vstack([ring(300), blob(300)])
+    truth = np.r_[np.zeros(300), np.ones(300)]
+    kernel = JobSelectorReuser(models, specs=specs, classes=2, seed=0).fit(user)
+    linear = JobSelectorReuser(models, specs=specs, classes=2, seed=0, router="logistic").fit(user)
+    assert (kernel.route(user) == truth).mean() >= 0.95
+    assert (linear.route(user) == truth).mean() < 0.8
+    big = np.vstack([ring(ROUTE_ROWS), blob(500)])
+    whole = kernel.route(big)
+    assert len(whole) == len(big)
+    np.testing.assert_array_equal(whole[:ROUTE_ROWS], kernel.route(big[:ROUTE_ROWS]))
+    assert (whole == np.r_[np.zeros(ROUTE_ROWS), np.ones(500)]).mean() >= 0.95
