@@ -67,7 +67,9 @@ def ours_text(user: dict[str, Any], method: str) -> str:
     return f"ours {user[acc_key]:.3f} in {user[s_key]:.4f} s"
 
 
-def main(export: Path, limit: int | None = None, methods: list[str] | None = None) -> int:
+def main(
+    export: Path, limit: int | None = None, methods: list[str] | None = None, first: int = 0
+) -> int:
     methods = methods or ["averaging", "job_selector"]
     if "job_selector" in methods:
         try:
@@ -77,6 +79,8 @@ def main(export: Path, limit: int | None = None, methods: list[str] | None = Non
     users = json.loads((export / "users.json").read_text())[:limit]
     rows: list[dict[str, Any]] = []
     for number, user in enumerate(users):
+        if number < first:
+            continue
         learnwares = []
         for member in user["members"]:
             folder = export / "learnwares" / str(member)
@@ -125,7 +129,8 @@ def main(export: Path, limit: int | None = None, methods: list[str] | None = Non
             f"{method:<14} {anchor_acc:>10.3f} {ours_acc:>9} {anchor_s:>9.4f} {ours_s:>8} "
             f"{ratio:>17}"
         )
-    (export / "anchor_job_selector.json").write_text(json.dumps(rows, indent=2))
+    name = "anchor_job_selector.json" if not first else f"anchor_job_selector_from{first}.json"
+    (export / name).write_text(json.dumps(rows, indent=2))
     return 0
 
 
@@ -136,6 +141,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--users", type=int, default=None, help="only the first N users")
     parser.add_argument(
+        "--from-user", type=int, default=0, help="skip the users before this one (resume a run)"
+    )
+    parser.add_argument(
         "--methods",
         default="averaging,job_selector",
         help="comma-separated, of: averaging, job_selector (default: both)",
@@ -145,4 +153,4 @@ if __name__ == "__main__":
     unknown = sorted(set(chosen) - set(OURS))
     if unknown or not chosen:
         parser.error(f"unknown methods {unknown}; use averaging and/or job_selector")
-    sys.exit(main(args.export, args.users, chosen))
+    sys.exit(main(args.export, args.users, chosen, args.from_user))
