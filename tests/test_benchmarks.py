@@ -138,11 +138,11 @@ def test_table_digits_protocol_quick(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "search setting" in proc.stdout and "greedy, <= 3" in proc.stdout
+    assert "search setting" in proc.stdout and "greedy, <= 3 of 10" in proc.stdout
     rows = json.loads(sweep_out.read_text())["rows"]
     assert len(rows) == 2 * 3  # two settings x three users
     assert all(1 <= len(r["members"]) <= 10 for r in rows)
-    assert all(len(r["members"]) <= 3 for r in rows if r["setting"] == "greedy, <= 3")
+    assert all(len(r["members"]) <= 3 for r in rows if r["setting"] == "greedy, <= 3 of 10")
     keys = ("job_selector", "job_selector_uniform", "averaging", "averaging_weighted")
     assert all(0 <= r[f"{k}_accuracy"] <= 1 for r in rows for k in keys)
 

@@ -39,13 +39,16 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 #: (label, rkme search options); the first is the searcher's default
 SETTINGS: list[tuple[str, dict[str, Any]]] = [
     ("default", {}),
-    ("greedy, <= 3", {"mixture": "greedy", "max_search_num": 3}),
-    ("greedy, <= 5 (previous)", {"mixture": "greedy", "max_search_num": 5}),
+    ("greedy, <= 3 of 10", {"mixture": "greedy", "max_search_num": 3, "mixture_candidates": 10}),
+    (
+        "greedy, <= 5 of 10 (previous)",
+        {"mixture": "greedy", "max_search_num": 5, "mixture_candidates": 10},
+    ),
     (
         "greedy, <= 10 of 20, no stop",
         {"mixture": "greedy", "max_search_num": 10, "mixture_candidates": 20, "min_improvement": 0},
     ),
-    ("oneshot, <= 5 of 10", {"mixture": "oneshot", "max_search_num": 5}),
+    ("oneshot, <= 5 of 10", {"mixture": "oneshot", "max_search_num": 5, "mixture_candidates": 10}),
     (
         "oneshot, <= 10 of 20",
         {"mixture": "oneshot", "max_search_num": 10, "mixture_candidates": 20},
