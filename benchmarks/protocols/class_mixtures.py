@@ -1,5 +1,5 @@
-"""What the digit protocols share: drawing rows of chosen classes in chosen shares, and a
-learnware model that returns probabilities over all 10 digits."""
+"""What the digit protocols share: drawing rows of chosen classes in chosen shares, a
+learnware model that returns probabilities over all 10 digits, and its semantic spec."""
 
 from __future__ import annotations
 
@@ -36,3 +36,20 @@ def draw(
         available = np.array([i for i in pool_by_class[c] if not exclude or i not in exclude])
         rows.append(rng.choice(available, count, replace=count > len(available)))
     return np.concatenate(rows)
+
+
+def digit_semantic(name: str, features: int) -> Any:
+    """The semantic spec of a protocol's learnware: a 10-digit table classifier."""
+    from learnware_dock.semantic import IOSpec, SemanticSpec
+
+    return SemanticSpec(
+        name=name,
+        data=("Table",),
+        task=("Classification",),
+        library=("Scikit-learn",),
+        scenario=("Education",),
+        license=("MIT",),
+        model=("Others",),
+        input=IOSpec(features),
+        output=IOSpec(10),
+    )

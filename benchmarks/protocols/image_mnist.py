@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from class_mixtures import ProbaModel, draw
+from class_mixtures import ProbaModel, digit_semantic, draw
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 FEATURES, K_RKME = 64, 50
@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from learnware_dock import Market, UserInfo
     from learnware_dock.package.writer import write_folder, zip_folder
-    from learnware_dock.semantic import IOSpec, SemanticSpec
     from learnware_dock_reuse import (
         AveragingReuser,
         EnsemblePruningReuser,
@@ -125,17 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             class_name="Model",
             stat_specs={"rkme.json": spec},
         )
-        semantic = SemanticSpec(
-            name=f"mnist {classes}",
-            data=("Table",),
-            task=("Classification",),
-            library=("Scikit-learn",),
-            scenario=("Education",),
-            license=("MIT",),
-            model=("Others",),
-            input=IOSpec(FEATURES),
-            output=IOSpec(10),
-        )
+        semantic = digit_semantic(f"mnist {classes}", FEATURES)
         ids.append(market.add(zip_folder(folder, tmp / f"lw{n}.zip"), semantic).id)
     index = {lw_id: n for n, lw_id in enumerate(ids)}
     build_s = time.perf_counter() - build_start

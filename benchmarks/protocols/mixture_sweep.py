@@ -71,11 +71,11 @@ REUSERS: list[tuple[str, str, dict[str, Any], str]] = [
 
 def build_market(export: Path, tmp: Path) -> tuple[Any, dict[str, int], Any]:
     """A market of the export's learnwares; their ids to the export's numbers; one RKME."""
+    from class_mixtures import digit_semantic
     from table_digits import MODEL_SOURCE
 
     from learnware_dock import Market
     from learnware_dock.package.writer import write_folder, zip_folder
-    from learnware_dock.semantic import IOSpec, SemanticSpec
     from learnware_dock_rkme import RKMETableSpecification
 
     market = Market(tmp / "market")
@@ -93,17 +93,7 @@ def build_market(export: Path, tmp: Path) -> tuple[Any, dict[str, int], Any]:
             files={"model.joblib": (source / "model.joblib").read_bytes()},
             requirements="scikit-learn\njoblib\nnumpy\n",
         )
-        semantic = SemanticSpec(
-            name=f"learnware {n}",
-            data=("Table",),
-            task=("Classification",),
-            library=("Scikit-learn",),
-            scenario=("Education",),
-            license=("MIT",),
-            model=("Others",),
-            input=IOSpec(spec.dimension),
-            output=IOSpec(10),
-        )
+        semantic = digit_semantic(f"learnware {n}", spec.dimension)
         index[market.add(zip_folder(folder, tmp / f"lw{n}.zip"), semantic).id] = n
     return market, index, spec
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from class_mixtures import ProbaModel, draw
+from class_mixtures import ProbaModel, digit_semantic, draw
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 FEATURES, K_RKME, GAMMA = 64, 100, 0.1
@@ -113,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from learnware_dock import Market, UserInfo
     from learnware_dock.package.writer import write_folder, zip_folder
-    from learnware_dock.semantic import IOSpec, SemanticSpec
     from learnware_dock_reuse import JobSelectorReuser
     from learnware_dock_rkme import RKMETableSpecification
 
@@ -155,17 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             files={"model.joblib": weights.read_bytes()},
             requirements="scikit-learn\njoblib\nnumpy\n",
         )
-        semantic = SemanticSpec(
-            name=f"digits {classes}",
-            data=("Table",),
-            task=("Classification",),
-            library=("Scikit-learn",),
-            scenario=("Education",),
-            license=("MIT",),
-            model=("Others",),
-            input=IOSpec(FEATURES),
-            output=IOSpec(10),
-        )
+        semantic = digit_semantic(f"digits {classes}", FEATURES)
         ids.append(market.add(zip_folder(folder, tmp / f"lw{n}.zip"), semantic).id)
     index = {lw_id: n for n, lw_id in enumerate(ids)}
     build_s = time.perf_counter() - build_start

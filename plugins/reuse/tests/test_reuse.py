@@ -173,6 +173,20 @@ def test_bad_input_is_a_clear_error() -> None:
         AveragingReuser([Nearest((0, 1))], task="ranking")  # type: ignore[arg-type]
 
 
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Real digits: features, labels, a user's rows of digits 1-6, and the training rows
+    of digits 1-3 and of 4-6 (for two learnwares on disjoint classes)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target
+    order = np.random.default_rng(5).permutation(len(X))
+    train, user = order[:1000], order[1000:1600]
+    user = user[np.isin(y[user], (1, 2, 3, 4, 5, 6))]
+    low, high = train[np.isin(y[train], (1, 2, 3))], train[np.isin(y[train], (4, 5, 6))]
+    return X, y, user, low, high
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -188,14 +202,7 @@ def test_job_selector_routes_real_digits_to_the_learnware_of_their_class(
     """Two learnwares on disjoint digit classes (1-3, 4-6): a user with those six digits
     has each row routed to the learnware trained on its class (a logistic router trained
     on the learnwares' real rows gets 98%)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    X, y = digits.data / 16.0, digits.target
-    order = np.random.default_rng(5).permutation(len(X))
-    train, user = order[:1000], order[1000:1600]
-    user = user[np.isin(y[user], (1, 2, 3, 4, 5, 6))]
-    low, high = train[np.isin(y[train], (1, 2, 3))], train[np.isin(y[train], (4, 5, 6))]
+    X, y, user, low, high = digits_split()
     specs = [RKMETableSpecification.generate(X[rows], K=60, seed=1) for rows in (low, high)]
     models = [Linear(np.zeros((64, 10))), Linear(np.zeros((64, 10)))]  # only routes count
     reuser = JobSelectorReuser(models, specs=specs, classes=10, seed=2, **options)  # type: ignore[arg-type]
@@ -227,14 +234,7 @@ def test_logistic_routers_do_not_depend_on_the_feature_scale(router: str) -> Non
     """The logistic routers standardise their features before the L2-regularised fit, so
     the same data in other units (x 1000, the kernel width scaled with it) is routed the
     same."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    X, y = digits.data / 16.0, digits.target
-    order = np.random.default_rng(5).permutation(len(X))
-    train, user = order[:1000], order[1000:1600]
-    user = user[np.isin(y[user], (1, 2, 3, 4, 5, 6))]
-    low, high = train[np.isin(y[train], (1, 2, 3))], train[np.isin(y[train], (4, 5, 6))]
+    X, y, user, low, high = digits_split()
     routes = []
     for scale in (1.0, 1000.0):
         specs = [
