@@ -43,7 +43,7 @@ import torch
 from learnware_dock_rkme import RKMETableSpecification, pivots
 from learnware_dock_rkme.backend import TorchCPUBackend
 from learnware_dock_rkme.index import Group
-from learnware_dock_rkme.searcher import RKMESearcher, pruned_scan
+from learnware_dock_rkme.ranking import pruned_scan, rerank
 from learnware_dock_rkme.vectors import Vector
 
 K, D, GAMMA, TOP = 100, 64, 0.1, 10
@@ -128,14 +128,14 @@ def ours(group: Group, user: Vector) -> list[int]:
     cross = TorchCPUBackend().cross_terms(user.z, user.beta, group.z, group.beta, GAMMA)
     approx = user.self_term - 2.0 * cross + group.self_terms
     everyone = np.arange(len(group.ids))
-    return [row for row, _ in RKMESearcher._rerank(user, group, everyone, approx, TOP)]
+    return [row for row, _ in rerank(user, group, everyone, approx, TOP)]
 
 
 def ours_pruned(group: Group, user: Vector) -> tuple[list[int], float]:
     """The same with pivot pruning; also the fraction of learnwares evaluated."""
     everyone = np.arange(len(group.ids))
     rows, approx = pruned_scan(group, user, everyone, TOP)
-    exact = RKMESearcher._rerank(user, group, rows, approx, TOP)
+    exact = rerank(user, group, rows, approx, TOP)
     return [row for row, _ in exact], len(rows) / len(everyone)
 
 

@@ -102,11 +102,17 @@ class UserInfo:
 
 @attrs.frozen
 class SingleMatch:
-    """One learnware in a search result: raw distance (lower is closer) and absolute score."""
+    """One learnware in a search result: raw distance (lower is closer) and absolute score.
+
+    ``space`` names the space the distance was measured in when a searcher compares in
+    more than one ("" when it does not say; the ``hetero`` searcher: "table" for the
+    learnware's own feature space, "heteromap" for the market mapping's embeddings).
+    """
 
     learnware: Learnware
     score: float  # in [0, 1], comparable across queries and markets
     distance: float | None = None  # the searcher's raw distance, when it has one
+    space: str = ""
 
 
 @attrs.frozen
@@ -121,12 +127,15 @@ class MixtureMatch:
 
 @attrs.frozen
 class SearchResult:
-    """Ranked singles (best first) and mixtures, and how many learnwares matched in all."""
+    """Ranked singles (best first) and mixtures, and how many learnwares matched in all;
+    ``notes`` say what the user should know about how it was answered (for example that
+    a searcher fell back to a narrower search, and why)."""
 
     singles: tuple[SingleMatch, ...] = ()
     mixtures: tuple[MixtureMatch, ...] = ()
     searcher: str = ""
     total: int = 0
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.singles)

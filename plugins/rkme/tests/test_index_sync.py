@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 from learnware_dock import Market, SearchResult, SemanticSpec, UserInfo
 from learnware_dock.plugins import DockPluginManager
 from learnware_dock.testing import build_package, table_semantic_spec
-from learnware_dock_rkme import RKMETableSpecification, pivots, searcher
+from learnware_dock_rkme import RKMETableSpecification, pivots, ranking
 from learnware_dock_rkme.index import Group
 from learnware_dock_rkme.searcher import RKMESearcher
 
@@ -70,7 +70,7 @@ def small_pivots(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pivots, "PIVOTS", 2)
     monkeypatch.setattr(pivots, "FIRST_CHOICE", 3)
     monkeypatch.setattr(pivots, "GROWTH", 2)
-    monkeypatch.setattr(searcher, "PRUNE_MIN", 2)
+    monkeypatch.setattr(ranking, "PRUNE_MIN", 2)
 
 
 def semantic(name: str, dimension: int) -> SemanticSpec:
@@ -319,7 +319,7 @@ def test_random_sequences_match_a_fresh_market(
         tmp_path,
     )
     calls = {"choose": 0, "pruned_scan": 0}
-    for module, name in ((pivots, "choose"), (searcher, "pruned_scan")):
+    for module, name in ((pivots, "choose"), (ranking, "pruned_scan")):
         real = getattr(module, name)
 
         def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:

@@ -198,19 +198,19 @@ def test_search_runs_numpy_blas_on_one_thread(
     torch's); the limit is lifted afterwards, and options still bind to its signature."""
     from threadpoolctl import threadpool_info
 
-    from learnware_dock_rkme import searcher
+    from learnware_dock_rkme import ranking
 
     def blas_threads() -> set[int]:
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 
     seen: list[set[int]] = []
-    real = searcher.embedding_products
+    real = ranking.embedding_products
 
     def spy(*args: object, **kwargs: object) -> np.ndarray:
         seen.append(blas_threads())
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(searcher, "embedding_products", spy)
+    monkeypatch.setattr(ranking, "embedding_products", spy)
     market, _ = blobs
     before = blas_threads()
     rng = np.random.default_rng(11)
@@ -248,7 +248,7 @@ def test_digits_market_finds_the_classes_of_the_user(tmp_path: Path, market: Mar
 def test_pivot_pruning_is_exact_and_skips_work() -> None:
     from learnware_dock_rkme.index import Group
     from learnware_dock_rkme.pivots import PIVOTS
-    from learnware_dock_rkme.searcher import pruned_scan
+    from learnware_dock_rkme.ranking import pruned_scan
     from learnware_dock_rkme.vectors import Vector
 
     rng = np.random.default_rng(5)
@@ -304,14 +304,14 @@ def test_pivots_are_maintained_at_submission_and_prune_exactly(
     tmp_path: Path, market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = np.random.default_rng(8)
-    from learnware_dock_rkme import pivots, searcher
+    from learnware_dock_rkme import pivots, ranking
     from learnware_dock_rkme.index import Group
     from learnware_dock_rkme.vectors import VectorStore
 
     monkeypatch.setattr(pivots, "PIVOTS", 3)
     monkeypatch.setattr(pivots, "FIRST_CHOICE", 4)
     monkeypatch.setattr(pivots, "GROWTH", 2)
-    monkeypatch.setattr(searcher, "PRUNE_MIN", 2)
+    monkeypatch.setattr(ranking, "PRUNE_MIN", 2)
     store = VectorStore(market.root / "rkme")
     generations = []
     for n, centre in enumerate(np.linspace(-8, 8, 9)):
@@ -378,7 +378,7 @@ def test_index_skips_the_sync_query_while_the_market_is_unchanged(
 def test_pruning_falls_back_to_one_scan_when_bounds_cannot_help() -> None:
     """Random RKMEs sit at nearly equal distances: the bounds rule out nothing."""
     from learnware_dock_rkme.index import Group
-    from learnware_dock_rkme.searcher import pruned_scan
+    from learnware_dock_rkme.ranking import pruned_scan
     from learnware_dock_rkme.vectors import Vector
 
     rng = np.random.default_rng(9)

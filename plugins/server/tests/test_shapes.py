@@ -60,7 +60,7 @@ def test_cli_and_api_give_one_shape_for_one_learnware(
     assert set(api_found) - {"page", "per_page"} == set(cli_found)
     assert (api_found["searcher"], api_found["total"]) == (cli_found["searcher"], 1)
     (cli_single,), (api_single,) = cli_found["singles"], api_found["singles"]
-    assert set(api_single) == set(cli_single) == {"learnware", "score", "distance"}
+    assert set(api_single) == set(cli_single) == {"learnware", "score", "distance", "space"}
     assert api_single["learnware"]["id"] == cli_single["learnware"]["id"] == added["id"]
     assert set(api_single["learnware"]) - SERVER_ONLY == set(cli_single["learnware"])
     assert api_single["score"] == pytest.approx(cli_single["score"])

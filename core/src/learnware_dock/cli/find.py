@@ -129,13 +129,16 @@ def print_result(result: SearchResult, console: Any = None, title: str = "") -> 
     from rich.table import Table
 
     heading = f"{title} ({result.total} compared)" if title else f"{result.total} match(es)"
-    table = Table("rank", "id", "name", "score", "distance", title=heading)
+    spaces = any(match.space for match in result.singles)
+    columns = ("rank", "id", "name", "score", "distance") + (("space",) if spaces else ())
+    table = Table(*columns, title=heading)
     for rank, match in enumerate(result.singles, 1):
         dist = "" if match.distance is None else f"{match.distance:.4g}"
-        table.add_row(
-            str(rank), match.learnware.id, match.learnware.name, f"{match.score:.3f}", dist
-        )
+        row = [str(rank), match.learnware.id, match.learnware.name, f"{match.score:.3f}", dist]
+        table.add_row(*row, *((match.space,) if spaces else ()))
     console = console or make_console()
+    for note in result.notes:
+        console.print(f"note: {note}")
     console.print(table)
     for number, mix in enumerate(result.mixtures, 1):
         dist = "" if mix.distance is None else f", distance {mix.distance:.4g}"

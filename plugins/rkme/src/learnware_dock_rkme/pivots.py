@@ -4,7 +4,7 @@ sqrt(MMD^2) is a metric, so a learnware's distance to a query is at least
 ``|d(query, p) - d(learnware, p)|`` for every pivot ``p``. With each learnware's distances
 to a group's pivots stored at submission, a query costs PIVOTS small MMDs for its own
 distances plus exact scans of only the learnwares whose bound does not rule them out
-(``searcher.pruned_scan``).
+(``ranking.pruned_scan``).
 
 Policy: a group gets its first pivots when it reaches ``FIRST_CHOICE`` vectors, chosen
 farthest-first; they are re-chosen when the group has grown ``GROWTH``-fold since

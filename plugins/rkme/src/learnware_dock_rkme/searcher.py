@@ -32,78 +32,25 @@ users) and from 0.756 to 0.816 on MNIST (``image_mnist.py``, 100 users);
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from learnware_dock.domain import MixtureMatch, SearchResult, SingleMatch, UserInfo
+from learnware_dock.domain import SearchResult, UserInfo
 from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend, Searcher
-from learnware_dock_rkme import mixture as mix
 from learnware_dock_rkme.backend import best_backend
-from learnware_dock_rkme.index import TABLE_SPEC_NAME, Group, RKMEIndex
-from learnware_dock_rkme.kernel import embedding_products, one_blas_thread, squared_mmd
+from learnware_dock_rkme.index import TABLE_SPEC_NAME, RKMEIndex
+from learnware_dock_rkme.kernel import one_blas_thread
 from learnware_dock_rkme.limits import SpecLimits
+from learnware_dock_rkme.ranking import PRUNE_MIN, MixtureMethod, search_group
 from learnware_dock_rkme.table import RKMETableSpecification
 from learnware_dock_rkme.vectors import Vector
 
 if TYPE_CHECKING:
     from learnware_dock.market import Market
 
-MixtureMethod = Literal["greedy", "oneshot", "none"]
-PRUNE_MIN = 2000  # below this many candidates a full scan is as fast
-#: share of candidate rows above which a pruned search falls back to one plain scan
-FUTILE = 0.5
-#: slack on the pivot bounds for float32 error in the scanned distances (sqrt scale)
-BOUND_SLACK = 3e-3
-
-
-def pruned_scan(
-    group: Group, user: Vector, selected: np.ndarray, keep: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``keep`` by best-first search on pivot bounds.
-
-    sqrt(MMD^2) is a metric, so for every pivot p, |d(u, p) - d(i, p)| <= d(u, i) <=
-    d(u, p) + d(i, p). The ``keep``-th smallest upper bound caps the ``keep``-th best
-    distance, so rows whose lower bound exceeds it are never scanned; when that leaves
-    more than ``FUTILE`` of the rows, one plain scan of all is cheaper (random markets).
-    Otherwise rows are scanned in order of their lower bound, in growing batches, until
-    the next bound exceeds the current ``keep``-th best distance. Returns the scanned
-    rows and their squared MMDs.
-    """
-    uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
-    pivots = [(z, b) for z, b, _ in group.pivots]
-    cross = embedding_products([(uz, ub)], pivots, group.gamma)[0]
-    selfs = np.array([s for _, _, s in group.pivots])
-    to_pivots = np.sqrt(squared_mmd(user.self_term, cross, selfs))
-    dist = group.pivot_dist[selected]
-    bound = np.abs(dist - to_pivots).max(axis=1) - BOUND_SLACK
-    upper = (dist + to_pivots).min(axis=1) + BOUND_SLACK
-    cap = np.partition(upper, min(keep, len(upper)) - 1)[min(keep, len(upper)) - 1]
-    candidates = np.flatnonzero(bound <= cap)
-    if len(candidates) > FUTILE * len(selected):
-        return selected, RKMESearcher._full_scan(group, user, selected)
-    order = candidates[np.argsort(bound[candidates], kind="stable")]
-    scanned_rows: list[np.ndarray] = []
-    scanned: list[np.ndarray] = []
-    best = np.full(0, np.inf)
-    start, batch = 0, 256
-    while start < len(order):
-        if len(best) >= keep and bound[order[start]] > np.sqrt(best[keep - 1]):
-            break
-        rows = selected[order[start : start + batch]]
-        distances = group.distances(user.z, user.beta, user.self_term, rows)
-        scanned_rows.append(rows)
-        scanned.append(distances)
-        best = np.sort(np.concatenate([best, distances]))[:keep]
-        start, batch = start + batch, batch * 2
-    return np.concatenate(scanned_rows), np.concatenate(scanned)
-
-
-def score(distance: float, self_a: float, self_b: float) -> float:
-    """The absolute score of the module docstring."""
-    total = self_a + self_b
-    return float(min(1.0, max(0.0, 1.0 - distance / total))) if total > 0 else 0.0
+__all__ = ["PRUNE_MIN", "MixtureMethod", "RKMESearcher"]
 
 
 class RKMESearcher(Searcher):
@@ -175,77 +122,15 @@ class RKMESearcher(Searcher):
         )
         if group is None or not rows.any():
             return SearchResult(searcher=self.name, total=0)
-        user = Vector.of(spec)
-        selected = np.flatnonzero(rows)
-        keep = max(limit, mixture_candidates)
-        if (
-            prune
-            and group.pivots
-            and len(selected) >= PRUNE_MIN
-            and not np.isnan(group.pivot_dist[selected]).any()
-        ):
-            rows_scanned, approx = pruned_scan(group, user, selected, keep)
-        else:
-            rows_scanned, approx = selected, self._full_scan(group, user, selected)
-        exact = self._rerank(user, group, rows_scanned, approx, keep)
-        ids = [group.ids[row] for row, _ in exact]
-        wanted = ids[:limit]
-        mixtures: list[tuple[mix.Mixture, list[int]]] = []
-        if mixture != "none":
-            rows_m = [row for row, _ in exact[:mixture_candidates]]
-            gram, h = mix.inner_products(
-                [group.vector(r) for r in rows_m],
-                (user.z.astype(np.float64), user.beta.astype(np.float64)),
-                group.gamma,
-            )
-            if mixture == "greedy":
-                found = mix.greedy(gram, h, user.self_term, max_search_num, min_improvement)
-            else:
-                found = mix.one_shot(gram, h, user.self_term, max_search_num)
-            mixtures.append((found, rows_m))
-            wanted += [group.ids[rows_m[j]] for j in found.members]
-        learnwares = {
-            lw.id: lw for lw in self.market.organizer.get_many(list(dict.fromkeys(wanted)))
-        }
-        singles = tuple(
-            SingleMatch(
-                learnwares[group.ids[row]],
-                score=score(dist, user.self_term, float(group.self_terms[row])),
-                distance=dist,
-            )
-            for row, dist in exact[:limit]
+        ranked = search_group(
+            group,
+            Vector.of(spec),
+            np.flatnonzero(rows),
+            limit=limit,
+            mixture=mixture,
+            max_search_num=max_search_num,
+            mixture_candidates=mixture_candidates,
+            min_improvement=min_improvement,
+            prune=prune,
         )
-        matches = tuple(
-            MixtureMatch(
-                tuple(learnwares[group.ids[rows_m[j]]] for j in found.members),
-                found.weights,
-                score=score(found.residual, user.self_term, found.norm),
-                distance=found.residual,
-            )
-            for found, rows_m in mixtures
-        )
-        return SearchResult(singles, matches, searcher=self.name, total=len(selected))
-
-    @staticmethod
-    def _full_scan(group: Group, user: Vector, selected: np.ndarray) -> np.ndarray:
-        """Approximate squared MMDs of the selected rows (scan all rows when most are in)."""
-        if len(selected) < len(group) // 4:  # a selective filter: scan only those rows
-            return group.distances(user.z, user.beta, user.self_term, selected)
-        return np.asarray(group.distances(user.z, user.beta, user.self_term)[selected])
-
-    @staticmethod
-    def _rerank(
-        user: Vector, group: Group, selected: np.ndarray, approx: np.ndarray, keep: int
-    ) -> list[tuple[int, float]]:
-        """The best ``keep`` rows by float64 squared MMD (from a float32 shortlist)."""
-        shortlist = min(len(selected), 2 * keep + 8)
-        best = np.argpartition(approx, shortlist - 1)[:shortlist]
-        uz, ub = user.z.astype(np.float64), user.beta.astype(np.float64)
-        rows = [int(selected[position]) for position in best]
-        cross = embedding_products([(uz, ub)], [group.vector(r) for r in rows], group.gamma)[0]
-        exact = [
-            (row, float(squared_mmd(user.self_term, c, group.self_terms[row])))
-            for row, c in zip(rows, cross, strict=True)
-        ]
-        exact.sort(key=lambda pair: (pair[1], group.ids[pair[0]]))
-        return exact[:keep]
+        return ranked.result(self.market, self.name)

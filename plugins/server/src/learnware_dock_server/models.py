@@ -103,6 +103,7 @@ class SingleOut(BaseModel):
     learnware: LearnwareOut
     score: float
     distance: float | None = None
+    space: str = ""
 
 
 class MixtureOut(BaseModel):
@@ -119,6 +120,7 @@ class SearchOut(BaseModel):
     per_page: int
     singles: list[SingleOut]
     mixtures: list[MixtureOut]
+    notes: list[str] = []
 
 
 class PluginOut(BaseModel):
