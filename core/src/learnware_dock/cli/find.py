@@ -11,6 +11,7 @@ import typer
 from learnware_dock.cli.common import (
     JsonOpt,
     MarketOpt,
+    SemanticFile,
     app,
     emit,
     load_stat_spec,
@@ -39,14 +40,16 @@ def search(
     learnware_id: Annotated[list[str] | None, typer.Option("--id", help="Only these ids.")] = None,
     searcher: Annotated[str | None, typer.Option(help="Searcher name (default: best).")] = None,
     limit: Annotated[int, typer.Option("--limit", "--top", help="Results to show.")] = 10,
+    semantic: SemanticFile = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
     fields: dict[str, Any] | None = None,
 ) -> None:
-    """Search by tags (Data, Task, ...), free text (--name) and your data's spec (--stat)."""
+    """Search by tags (Data, Task, ...), free text (--name) and your data's spec (--stat);
+    or with a semantic spec file (-s, e.g. with Input.Description for the hetero searcher)."""
     from learnware_dock.domain import UserInfo
 
-    spec = semantic_spec(None, fields or {})
+    spec = semantic_spec(semantic, fields or {})
     options: dict[str, Any] = {"limit": limit}
     if mixture is not None:
         options["mixture"] = mixture

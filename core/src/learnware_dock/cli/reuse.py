@@ -11,6 +11,7 @@ import typer
 from learnware_dock.cli.common import (
     JsonOpt,
     MarketOpt,
+    SemanticFile,
     app,
     emit,
     load_stat_spec,
@@ -94,6 +95,7 @@ def reuse(
         str | None,
         typer.Option(help="Container (default: the highest-priority untrusted one installed)."),
     ] = None,
+    semantic: SemanticFile = None,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -106,6 +108,7 @@ def reuse(
     from learnware_dock.domain import UserInfo
     from learnware_dock.options import options_dict, parse_pairs
     from learnware_dock.reusing import chosen_mixture, open_reuser, reuse_options
+    from learnware_dock.semantic import SemanticSpec
     from learnware_dock.tabular import load_table
 
     if output.suffix.lower() != ".npy":
@@ -122,7 +125,8 @@ def reuse(
             raise DockError(f"reuser {name!r} needs labels: pass --labels y.npy")
         y = None if labels is None else load_labels(labels, len(rows))
         spec = load_stat_spec(m, stat)
-        info = UserInfo(stat_specs={spec.name: spec})
+        wanted = SemanticSpec() if semantic is None else SemanticSpec.read_json(semantic)
+        info = UserInfo(semantic_spec=wanted, stat_specs={spec.name: spec})
         search_options: dict[str, Any] = {} if top is None else {"max_search_num": top}
         result = m.search(info, **search_options)
         mixture = chosen_mixture(result)

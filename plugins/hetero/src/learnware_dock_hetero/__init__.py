@@ -1,0 +1,1 @@
+"""learnware-dock-hetero: the HeteroMap market mapping, heterogeneous search, aligners."""
