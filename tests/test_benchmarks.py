@@ -153,3 +153,12 @@ def test_bench_server_quick(tmp_path: Path) -> None:
     assert "goal: 0 errors, 0 lost uploads, search p95 < 100 ms at N=40:" in stdout
     assert results["n"] == 40 and results["searches"] > 0 and results["uploads_accepted"] > 0
     assert results["errors"] == 0 and results["lost_uploads"] == 0
+
+
+def test_bench_hetero_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("bench_hetero.py", tmp_path)
+    assert "package way s" in stdout and "hetero spec per learnware" in stdout
+    assert results["learnwares"] == 40 and results["train_seconds"] > 0
+    (row,) = results["search"]
+    assert row["n"] == 200 and row["ours_s"] > 0 and row["baseline_s"] > 0
+    assert row["top10_agreement"] == 1.0  # the batched scan ranks as the per-pair loop
