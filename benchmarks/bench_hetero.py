@@ -10,9 +10,10 @@ re-drawn) and one user's RKME, on columns of its own, is embedded and ranked.
 
 Baseline: the `learnware` package's way, one ``spec.dist(user)`` per learnware in a
 Python loop (float64, unbatched; the package does the same per pair with torch), then a
-sort. Both run with one torch thread, as the market job trains. Ours: the RKME engine's batched scan over one stacked group (``search_group``,
+sort. Ours: the RKME engine's batched scan over one stacked group (``search_group``,
 float32 scan + float64 re-rank of the best, the hetero searcher's path). Both return the
-top 10; their agreement is printed.
+top 10; their agreement is printed. Everything runs with one torch thread, as the market
+job trains.
 
     .venv/bin/python benchmarks/bench_hetero.py            # 265 learnwares, N = 1k, 10k
     .venv/bin/python benchmarks/bench_hetero.py --quick    # 40 learnwares, N = 200 (CI)
