@@ -239,22 +239,14 @@ class FeatureAlignReuser(CombiningReuser):
         return user_rows(X, fmap.user_dimension, fmap.user_mean)
 
     def _combined(self, X: Any) -> np.ndarray:
-        outs = self.member_outputs(self._rows(X))
-        weights = np.ones(len(outs)) if self.weights is None else np.asarray(self.weights)
-        return self.combine(outs, weights / weights.sum())
+        return self.weighted_mean(self.member_outputs(self._rows(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         return self.finish(self._combined(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities: the combined votes, normalised per row."""
-        if self.task != "classification":
-            raise ReuseError("predict_proba is for classification")
-        combined = np.clip(self._combined(X), 0.0, None)
-        totals = combined.sum(axis=1, keepdims=True)
-        return np.asarray(
-            np.divide(combined, totals, where=totals > 0, out=np.zeros_like(combined))
-        )
+        return self.vote_shares(self._combined, X)
 
 
 class HeteroMapAlignReuser(FeatureAlignReuser):

@@ -32,7 +32,7 @@ from learnware_dock_hetero.mapping import (
     learnware_descriptions,
     open_mapping,
 )
-from learnware_dock_hetero.model import MappingConfig
+from learnware_dock_hetero.model import HeteroMap, MappingConfig
 from learnware_dock_hetero.spec import HeteroMapTableSpecification
 from learnware_dock_hetero.store import HeteroStore, MappingVersion, StoredSpec, now
 from learnware_dock_hetero.training import TrainingOptions, train_mapping
@@ -211,12 +211,9 @@ def _train(
 
 
 def _embedding_gamma(
-    model: object, tables: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator
+    model: HeteroMap, tables: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator
 ) -> float:
     """The median heuristic on embedded training points (a sample across tables)."""
-    from learnware_dock_hetero.model import HeteroMap
-
-    assert isinstance(model, HeteroMap)
     per_table = max(1, GAMMA_SAMPLE // len(tables))
     points = []
     for rows, columns in tables:
@@ -231,10 +228,8 @@ def _write_specs(
     """Every described learnware's spec under the new version (not current yet). One
     added while this runs gets the previous version's spec from the ``add`` hook; the
     searcher fills in the new version's on its next search."""
-    written: set[str] = set()
     for done, item in enumerate(items, 1):
         store.put(make_spec(item, mapping))
-        written.add(item.learnware.id)
         if progress is not None:
             progress("specs", done, len(items))
-    return len(written)
+    return len(items)

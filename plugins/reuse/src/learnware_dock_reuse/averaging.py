@@ -24,7 +24,6 @@ import numpy as np
 from learnware_dock.interfaces import ReuseContext
 from learnware_dock.options import option
 from learnware_dock_reuse.base import CombiningReuser
-from learnware_dock_reuse.outputs import normalised_weights
 
 
 @attrs.frozen
@@ -59,22 +58,14 @@ class AveragingReuser(CombiningReuser):
         outs = self.member_outputs(X)
         if self.softmax and self.task == "classification":
             outs = [softmax_rows(out) for out in outs]
-        return self.combine(outs, normalised_weights(self.weights, len(self.models)))
+        return self.weighted_mean(outs)
 
     def predict(self, X: Any) -> np.ndarray:
         return self.finish(self._combined(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities: the averaged votes, normalised per row."""
-        if self.task != "classification":
-            from learnware_dock_reuse.outputs import ReuseError
-
-            raise ReuseError("predict_proba is for classification")
-        combined = np.clip(self._combined(X), 0.0, None)
-        totals = combined.sum(axis=1, keepdims=True)
-        return np.asarray(
-            np.divide(combined, totals, where=totals > 0, out=np.zeros_like(combined))
-        )
+        return self.vote_shares(self._combined, X)
 
 
 def softmax_rows(scores: np.ndarray) -> np.ndarray:

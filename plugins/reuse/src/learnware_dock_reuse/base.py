@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -85,6 +85,24 @@ class CombiningReuser(Reuser):
         if len(shapes) != 1:
             raise_shapes(shapes)
         return np.asarray(np.tensordot(weights, np.stack(outs), axes=1))
+
+    def weighted_mean(self, outs: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' outputs averaged with the (normalised) weights; uniform without."""
+        return self.combine(outs, normalised_weights(self.weights, len(self.models)))
+
+    def vote_shares(self, combine: Callable[[Any], np.ndarray], X: Any) -> np.ndarray:
+        """Class probabilities from the class votes ``combine(X)`` combines: clipped at 0,
+        normalised per row (a row of no votes stays 0). Classification only, checked
+        before any learnware runs."""
+        if self.task != "classification":
+            from learnware_dock_reuse.outputs import ReuseError
+
+            raise ReuseError("predict_proba is for classification")
+        combined = np.clip(combine(X), 0.0, None)
+        totals = combined.sum(axis=1, keepdims=True)
+        return np.asarray(
+            np.divide(combined, totals, where=totals > 0, out=np.zeros_like(combined))
+        )
 
     def finish(self, combined: np.ndarray) -> np.ndarray:
         """Labels from combined votes, or the combined values (one column: 1-D)."""
