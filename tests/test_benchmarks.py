@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -11,14 +12,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_quick(script: str, tmp_path: Path) -> tuple[str, Any]:
-    """Run ``benchmarks/<script> --quick``; return its stdout and its JSON results."""
-    out = tmp_path / "results.json"
+def run_quick(
+    script: str, tmp_path: Path, *args: str, name: str = "results", timeout: int = 300
+) -> tuple[str, Any]:
+    """Run ``benchmarks/<script> [args] --quick --output <tmp>/<name>.json``; return its
+    stdout and its JSON results."""
+    out = tmp_path / f"{name}.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / script), *args, "--quick"]
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--output", str(out)],
+        [*command, "--output", str(out)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -68,49 +73,19 @@ def test_bench_containers_quick(tmp_path: Path) -> None:
 
 
 def test_image_mnist_protocol_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("protocols/image_mnist.py", tmp_path, name="mnist", timeout=600)
     out = tmp_path / "mnist.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "protocols" / "image_mnist.py"),
-            "--quick",
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Job Selector Reuse" in proc.stdout and "goal job selector" in proc.stdout
-    results = json.loads(out.read_text())
+    assert "Job Selector Reuse" in stdout and "goal job selector" in stdout
     assert len(results["accuracy"]["top1"]) == 5
     assert out.with_suffix(".png").stat().st_size > 1000
 
 
 def test_table_digits_protocol_quick(tmp_path: Path) -> None:
-    out = tmp_path / "digits.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "protocols" / "table_digits.py"),
-            "--quick",
-            "--output",
-            str(out),
-            "--export",
-            str(tmp_path / "export"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    export = tmp_path / "export"
+    stdout, results = run_quick(
+        "protocols/table_digits.py", tmp_path, "--export", str(export), timeout=600
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (
-        "Job selector (kernel logistic, reduced sets)" in proc.stdout and "per user" in proc.stdout
-    )
-    results = json.loads(out.read_text())
+    assert "Job selector (kernel logistic, reduced sets)" in stdout and "per user" in stdout
     methods = {"mean", "best", "top1", "job_selector", "job_selector_boosting", "averaging"}
     methods |= {"averaging_weighted_raw", "averaging_raw"}
     assert set(results["accuracy"]) == methods
@@ -122,24 +97,11 @@ def test_table_digits_protocol_quick(tmp_path: Path) -> None:
     assert all(0 <= share <= 1 for share in routing["job_selector"])
 
     # the mixture sweep runs on that export: every setting, user and reuser measured
-    sweep_out = tmp_path / "sweep.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "protocols" / "mixture_sweep.py"),
-            str(tmp_path / "export"),
-            "--quick",
-            "--output",
-            str(sweep_out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    stdout, sweep = run_quick(
+        "protocols/mixture_sweep.py", tmp_path, str(export), name="sweep", timeout=600
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "search setting" in proc.stdout and "greedy, <= 3 of 10" in proc.stdout
-    rows = json.loads(sweep_out.read_text())["rows"]
+    assert "search setting" in stdout and "greedy, <= 3 of 10" in stdout
+    rows = sweep["rows"]
     assert len(rows) == 2 * 3  # two settings x three users
     assert all(1 <= len(r["members"]) <= 10 for r in rows)
     assert all(len(r["members"]) <= 3 for r in rows if r["setting"] == "greedy, <= 3 of 10")
@@ -162,3 +124,28 @@ def test_bench_hetero_quick(tmp_path: Path) -> None:
     (row,) = results["search"]
     assert row["n"] == 200 and row["ours_s"] > 0 and row["baseline_s"] > 0
     assert row["top10_agreement"] == 1.0  # the batched scan ranks as the per-pair loop
+
+
+def test_table_sales_protocol_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("protocols/table_sales.py", tmp_path, name="sales", timeout=600)
+    out = tmp_path / "sales.json"
+    assert "Average Ensemble Reuse" in stdout and "different task" in stdout
+    homogeneous, heterogeneous = results["homogeneous"], results["heterogeneous"]
+    assert set(homogeneous["rmse"]) == {"mean", "best", "top1", "job_selector", "averaging"}
+    assert set(heterogeneous["rmse"]) == {"mean", "best", "top1", "averaging"}
+    for case in (homogeneous, heterogeneous):
+        rmse = case["rmse"]
+        assert all(len(values) == 2 for values in rmse.values())  # two users each
+        assert all(0 < v < 10 and math.isfinite(v) for values in rmse.values() for v in values)
+        assert all(b <= m for b, m in zip(rmse["best"], rmse["mean"], strict=True))
+    assert {r["searcher"] for r in heterogeneous["per_user"]} == {"hetero"}
+    curves = results["different_task"]
+    assert curves["budgets"] == [10, 100]
+    methods = {"user_model", "heteromap_align", "feature_align", "ensemble_pruning"}
+    for budget in ("10", "100"):
+        assert set(curves["rmse"][budget]) == methods
+        values = [v for per_user in curves["rmse"][budget].values() for v in per_user]
+        assert len(values) == 4 and all(0 < v < 10 and math.isfinite(v) for v in values)
+    # heteromap-align on maps trained once per user is the reuser itself
+    assert all(r["heteromap_align_check"] < 1e-6 for r in curves["per_user"])
+    assert out.with_suffix(".png").stat().st_size > 1000

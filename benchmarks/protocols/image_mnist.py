@@ -41,8 +41,11 @@ from typing import Any
 
 import numpy as np
 from class_mixtures import ProbaModel, digit_semantic, draw
+from learnware_zips import package_learnware
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: the packaged model class: never run (the protocol reuses the models in memory)
+UNUSED_MODEL = "class Model:\n    def predict(self, X):\n        raise RuntimeError\n"
 FEATURES, K_RKME = 64, 50
 
 
@@ -79,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from learnware_dock import Market, UserInfo
-    from learnware_dock.package.writer import write_folder, zip_folder
     from learnware_dock_reuse import (
         AveragingReuser,
         EnsemblePruningReuser,
@@ -118,14 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = RKMETableSpecification.generate(X[rows], K=K_RKME, gamma=gamma, seed=n)
         models.append(model)
         specs.append(spec)
-        folder = write_folder(
-            tmp / f"lw{n}",
-            model_source="class Model:\n    def predict(self, X):\n        raise RuntimeError\n",
-            class_name="Model",
-            stat_specs={"rkme.json": spec},
-        )
-        semantic = digit_semantic(f"mnist {classes}", FEATURES)
-        ids.append(market.add(zip_folder(folder, tmp / f"lw{n}.zip"), semantic).id)
+        package = package_learnware(tmp / f"lw{n}", spec, model_source=UNUSED_MODEL)
+        ids.append(market.add(package, digit_semantic(f"mnist {classes}", FEATURES)).id)
     index = {lw_id: n for n, lw_id in enumerate(ids)}
     build_s = time.perf_counter() - build_start
 

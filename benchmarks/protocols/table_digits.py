@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 from class_mixtures import ProbaModel, digit_semantic, draw
+from learnware_zips import package_learnware
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 FEATURES, K_RKME, GAMMA = 64, 100, 0.1
@@ -112,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.linear_model import LogisticRegression
 
     from learnware_dock import Market, UserInfo
-    from learnware_dock.package.writer import write_folder, zip_folder
     from learnware_dock_reuse import JobSelectorReuser
     from learnware_dock_rkme import RKMETableSpecification
 
@@ -144,18 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         models.append(model)
         specs.append(spec)
         trained_on.append(set(classes))
-        weights = tmp / f"model{n}.joblib"
-        joblib.dump(model.model, weights)
-        folder = write_folder(
-            tmp / f"lw{n}",
-            model_source=MODEL_SOURCE,
-            class_name="ProbaModel",
-            stat_specs={"rkme.json": spec},
-            files={"model.joblib": weights.read_bytes()},
-            requirements="scikit-learn\njoblib\nnumpy\n",
-        )
-        semantic = digit_semantic(f"digits {classes}", FEATURES)
-        ids.append(market.add(zip_folder(folder, tmp / f"lw{n}.zip"), semantic).id)
+        package = package_learnware(tmp / f"lw{n}", spec, model.model, MODEL_SOURCE, "ProbaModel")
+        ids.append(market.add(package, digit_semantic(f"digits {classes}", FEATURES)).id)
     index = {lw_id: n for n, lw_id in enumerate(ids)}
     build_s = time.perf_counter() - build_start
 
