@@ -337,9 +337,7 @@ def test_event_hooks_fire_and_failing_listeners_only_log(
     assert "dock_learnware_added listener failed" in caplog.text
 
 
-def test_revision_moves_on_every_write_from_any_process(
-    toy_market: Market, package: Path
-) -> None:
+def test_revision_moves_on_every_write_from_any_process(toy_market: Market, package: Path) -> None:
     revisions = [toy_market.organizer.revision()]
     learnware = toy_market.add(package, table_semantic_spec("rev"))
     revisions.append(toy_market.organizer.revision())

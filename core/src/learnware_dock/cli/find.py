@@ -66,7 +66,10 @@ def search(
 @app.command("spec")
 def spec_(
     data_type: Annotated[str, typer.Argument(help="Type of your data, e.g. table.")],
-    data: Annotated[Path, typer.Argument(help="Data file: .npy, .csv or .parquet.")],
+    data: Annotated[
+        Path,
+        typer.Argument(help="Data file or folder (a table: .npy, .csv or .parquet)."),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON file to write.")],
     k: Annotated[int | None, typer.Option("--k", help="Number of reduced points.")] = None,
     gamma: Annotated[
@@ -83,7 +86,6 @@ def spec_(
 
     from learnware_dock.plugins import get_plugin_manager
     from learnware_dock.registry import Components
-    from learnware_dock.tabular import load_table
 
     registry = Components(get_plugin_manager()).specifications
     by_type = {c.data_type: c for c in registry.classes() if c.data_type}
@@ -105,26 +107,28 @@ def spec_(
     unknown = [o for o in options if o not in accepted]
     if unknown:
         raise DockError(f"{cls.name} does not take option(s): {', '.join(unknown)}")
-    table = load_table(data)
+    loaded = cls.read_data(data)
+    rows = len(loaded)
+    shape = " x ".join(str(n) for n in getattr(loaded, "shape", (rows,)))
     console = make_console()
     with (
         warnings.catch_warnings(record=True) as caught,
         Progress(console=console, transient=True, disable=json_out) as progress,
     ):
         warnings.simplefilter("always")
-        task = progress.add_task(f"{cls.name} of {table.shape[0]} x {table.shape[1]}", total=None)
+        task = progress.add_task(f"{cls.name} of {shape}", total=None)
         if "progress" in accepted:
             options["progress"] = lambda done, total: progress.update(
                 task, completed=done, total=total
             )
-        generated = cls.generate(table, **options)
+        generated = cls.generate(loaded, **options)
     generated.save(output)
     for warning in caught:
         sys.stderr.write(f"warning: {warning.message}\n")
     if json_out:
-        emit({"output": str(output), "type": cls.name, "rows": table.shape[0]})
+        emit({"output": str(output), "type": cls.name, "rows": rows})
     else:
-        console.print(f"wrote {cls.name} of {table.shape[0]} rows to [bold]{output}[/]")
+        console.print(f"wrote {cls.name} of {rows} rows to [bold]{output}[/]")
 
 
 def print_result(result: SearchResult, console: Any = None, title: str = "") -> None:

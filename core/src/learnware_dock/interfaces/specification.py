@@ -87,6 +87,16 @@ class StatSpecification(ABC):
     def dist(self, other: Self) -> float:
         """Distance between two specifications of this type (lower is closer)."""
 
+    @classmethod
+    def read_data(cls, path: Path) -> Any:
+        """The data in file (or folder) ``path`` as :meth:`generate` takes it; what
+        ``dock spec DATA_TYPE DATA`` calls. The default reads an n x d numeric table
+        (``.npy``, ``.csv``, ``.parquet``); types of other data (images, texts) override it.
+        Raises :class:`DockError` naming what is wrong with the file."""
+        from learnware_dock.tabular import load_table
+
+        return load_table(path)
+
     def probe_rows(self, count: int) -> np.ndarray | None:
         """Up to ``count`` input rows (an n x d array) shaped like the data this spec
         describes, for checking that a model runs on such data (the ``stat`` checker);

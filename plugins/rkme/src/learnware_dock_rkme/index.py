@@ -1,5 +1,9 @@
 """The in-memory RKME index of one market: stacked arrays per (dimension, gamma) group.
 
+One index per specification type (``spec_type``: :class:`RKMETableSpecification` or a
+subclass another plugin registers, such as a text RKME over sentence embeddings): types
+never mix in a group, and each keeps its own vector cache (:meth:`VectorStore.of`).
+
 Loaded lazily on the first search and kept in step with the store incrementally: each
 search compares the organizer's (id -> spec sha) list with what is loaded, drops what
 left and appends what arrived (reading the binary vector cache, never re-parsing JSON of
@@ -196,12 +200,17 @@ class RKMEIndex:
     """
 
     def __init__(
-        self, market: Market, backend: Backend | None = None, limits: SpecLimits | None = None
+        self,
+        market: Market,
+        backend: Backend | None = None,
+        limits: SpecLimits | None = None,
+        spec_type: type[RKMETableSpecification] = RKMETableSpecification,
     ) -> None:
         self.market = market
         self.backend = backend
         self.limits = limits or SpecLimits.from_env()
-        self.store = VectorStore(market.root / "rkme")
+        self.spec_type = spec_type
+        self.store = VectorStore.of(market.root, spec_type)
         self._reset()
 
     def _reset(self) -> None:
@@ -226,7 +235,7 @@ class RKMEIndex:
         self.revision = revision
 
     def _sync(self) -> None:
-        refs = self.market.organizer.spec_refs(TABLE_SPEC_NAME)
+        refs = self.market.organizer.spec_refs(self.spec_type.name)
         current = {i: ref.sha256 for i, ref in refs.items()}
         self.skipped = {i: sha for i, sha in self.skipped.items() if current.get(i) == sha}
         stale = {i for i, sha in self.loaded.items() if current.get(i) != sha}
@@ -276,7 +285,8 @@ class RKMEIndex:
             sha = shas[i]
             try:
                 if sha in too_large:
-                    self.limits.check_shape(*too_large[sha], f"learnware {i}'s {TABLE_SPEC_NAME}")
+                    what = f"learnware {i}'s {self.spec_type.name}"
+                    self.limits.check_shape(*too_large[sha], what)
                 vector = vectors.get(sha)
                 if vector is None:  # stored before this plugin was installed
                     vector = vectors[sha] = self._cache(i, refs[i])
@@ -297,13 +307,13 @@ class RKMEIndex:
 
     def _cache(self, learnware_id: str, ref: StatSpecRef) -> Vector:
         """Read, check and cache a spec stored before this plugin was installed."""
-        what = f"learnware {learnware_id}'s {TABLE_SPEC_NAME}"
+        what = f"learnware {learnware_id}'s {self.spec_type.name}"
         path = self.market.root / ref.path
         if path.is_file():
             self.limits.check_bytes(path.stat().st_size, what)
         data = self.market.organizer.read_stat_spec(ref)
         try:
-            spec = RKMETableSpecification.from_json(data, limits=self.limits)
+            spec = self.spec_type.from_json(data, limits=self.limits)
         except SpecificationError as exc:
             raise SpecificationError(f"{what}: {exc}") from exc
         return self.store.put(ref.sha256, spec)

@@ -169,12 +169,12 @@ def score(distance: float, self_a: float, self_b: float) -> float:
     return float(min(1.0, max(0.0, 1.0 - distance / total))) if total > 0 else 0.0
 
 
-
 def full_scan(group: Group, user: Vector, selected: np.ndarray) -> np.ndarray:
     """Approximate squared MMDs of the selected rows (scan all rows when most are in)."""
     if len(selected) < len(group) // 4:  # a selective filter: scan only those rows
         return group.distances(user.z, user.beta, user.self_term, selected)
     return np.asarray(group.distances(user.z, user.beta, user.self_term)[selected])
+
 
 def rerank(
     user: Vector, group: Group, selected: np.ndarray, approx: np.ndarray, keep: int

@@ -32,7 +32,7 @@ users) and from 0.756 to 0.816 on MNIST (``image_mnist.py``, 100 users);
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from learnware_dock.domain import SearchResult, UserInfo
 from learnware_dock.errors import SearchError
 from learnware_dock.interfaces import Backend, Searcher
 from learnware_dock_rkme.backend import best_backend
-from learnware_dock_rkme.index import TABLE_SPEC_NAME, RKMEIndex
+from learnware_dock_rkme.index import RKMEIndex
 from learnware_dock_rkme.kernel import one_blas_thread
 from learnware_dock_rkme.limits import SpecLimits
 from learnware_dock_rkme.ranking import PRUNE_MIN, MixtureMethod, search_group
@@ -54,10 +54,17 @@ __all__ = ["PRUNE_MIN", "MixtureMethod", "RKMESearcher"]
 
 
 class RKMESearcher(Searcher):
-    """Statistical search over RKME table specifications (see the module docstring)."""
+    """Statistical search over RKME table specifications (see the module docstring).
+
+    Other RKME types reuse it by subclassing: set ``spec_type`` to a subclass of
+    :class:`RKMETableSpecification` (its own index, groups and vector cache; the user's
+    spec is looked up under its ``name``) and override :meth:`allowed` to narrow the
+    candidates further (e.g. by encoder or language).
+    """
 
     name = "rkme"
     priority = 10
+    spec_type: ClassVar[type[RKMETableSpecification]] = RKMETableSpecification
 
     def __init__(self, market: Market) -> None:
         super().__init__(market)
@@ -68,11 +75,16 @@ class RKMESearcher(Searcher):
     @property
     def index(self) -> RKMEIndex:
         if self._index is None:
-            self._index = RKMEIndex(self.market, self.backend(), self.limits)
+            self._index = RKMEIndex(self.market, self.backend(), self.limits, self.spec_type)
         return self._index
 
     def supports(self, user_info: UserInfo) -> bool:
-        return TABLE_SPEC_NAME in user_info.stat_specs
+        return self.spec_type.name in user_info.stat_specs
+
+    def allowed(self, user_info: UserInfo, spec: RKMETableSpecification) -> set[str]:
+        """Ids of the learnwares the query may match: those passing the semantic filters
+        (:meth:`Market.semantic_matches`, whichever searchers are installed)."""
+        return set(self.market.semantic_matches(user_info).ids)
 
     def backend(self) -> Backend:
         """The available compute backend with the highest priority."""
@@ -108,13 +120,14 @@ class RKMESearcher(Searcher):
             little and a plain scan is as fast (see benchmarks/bench_search.py).
         Raises :class:`SpecificationError` for a query over the :class:`SpecLimits`.
         """
-        spec = user_info.stat_specs.get(TABLE_SPEC_NAME)
-        if not isinstance(spec, RKMETableSpecification):
-            raise SearchError(f"the rkme searcher needs a {TABLE_SPEC_NAME} in the user info")
+        kind = self.spec_type.name
+        spec = user_info.stat_specs.get(kind)
+        if not isinstance(spec, self.spec_type):
+            raise SearchError(f"the {self.name} searcher needs a {kind} in the user info")
         if mixture not in ("greedy", "oneshot", "none"):
             raise SearchError(f"mixture must be greedy, oneshot or none, not {mixture!r}")
-        self.limits.check_shape(len(spec.z), spec.dimension, f"the query's {TABLE_SPEC_NAME}")
-        allowed = set(self.market.semantic_matches(user_info).ids)
+        self.limits.check_shape(len(spec.z), spec.dimension, f"the query's {kind}")
+        allowed = self.allowed(user_info, spec)
         self.index.sync()
         group = self.index.group(spec.dimension, spec.gamma)
         rows = (

@@ -1,4 +1,5 @@
-"""Binary cache of indexed RKME arrays: ``<market>/rkme/vectors.db``, keyed by spec sha256.
+"""Binary cache of indexed RKME arrays: ``<market>/rkme/vectors.db`` (one per spec type,
+see :meth:`VectorStore.of`), keyed by spec sha256.
 
 Each row holds Z (float32), beta (float32) and the self term <Phi, Phi> computed in float64
 from those float32 values, so every later computation refers to the same embedding. Rows
@@ -90,9 +91,19 @@ class VectorStore:
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self.conn = sqlite3.connect(folder / "vectors.db", timeout=60, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
+
+    @classmethod
+    def of(cls, market_root: Path, spec_type: type[RKMETableSpecification]) -> VectorStore:
+        """The store of one spec type: ``<market>/rkme`` for tables, ``<market>/rkme/<type
+        name>`` for the other types (so their groups and pivots never mix)."""
+        folder = market_root / "rkme"
+        if spec_type.name != RKMETableSpecification.name:
+            folder = folder / spec_type.name
+        return cls(folder)
 
     def get_many(self, shas: Iterable[str]) -> dict[str, Vector]:
         wanted = list(dict.fromkeys(shas))
