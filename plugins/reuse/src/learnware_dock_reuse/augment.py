@@ -62,8 +62,11 @@ class FeatureAugmentReuser(CombiningReuser):
         self.model: Any = None
 
     def features(self, X: Any) -> np.ndarray:
+        """The user's features beside the learnwares' outputs (for documents, which
+        have no numeric features, the outputs alone)."""
         X = check_rows(X)
-        return np.hstack([X, *self.member_outputs(X)])
+        outputs = self.member_outputs(X)
+        return np.hstack(outputs if X.ndim == 1 else [X, *outputs])
 
     def fit(self, X: Any, y: Any = None) -> Self:
         from sklearn.linear_model import RidgeCV

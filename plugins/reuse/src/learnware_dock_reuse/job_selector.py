@@ -182,7 +182,7 @@ class JobSelectorReuser(CombiningReuser):
         weights = (
             normalised_weights(self.weights, len(self.models))
             if self.weights is not None
-            else self.estimate_weights(X)
+            else self.estimate_weights(self.space_rows(X))
         )
         self.mixture = weights
         used = np.flatnonzero(weights > 0)
@@ -247,6 +247,15 @@ class JobSelectorReuser(CombiningReuser):
                 )
             return model.fit(rows, labels, sample_weight=row_weights)
 
+    def space_rows(self, X: np.ndarray) -> np.ndarray:
+        """``X``'s rows in the RKMEs' space, where the selector routes: the rows
+        themselves for tables; for documents, the specs' embedding of them
+        (``RKMETableSpecification.embed_rows``, e.g. a text RKME's sentence encoder)."""
+        if X.ndim == 2:
+            return X
+        rows = np.asarray(self.specs[0].embed_rows(list(X)), dtype=np.float64)
+        return check_rows(rows, self.dimension)
+
     def route(self, X: Any) -> np.ndarray:
         """The learnware chosen for each row."""
         X = check_rows(X, self.dimension)
@@ -254,6 +263,7 @@ class JobSelectorReuser(CombiningReuser):
             self.fit(X)
         if isinstance(self.selector, int):
             return np.full(len(X), self.selector)
+        X = self.space_rows(X)
         parts = [
             np.asarray(self.selector.predict(X[start : start + ROUTE_ROWS]))
             for start in range(0, len(X), ROUTE_ROWS)

@@ -42,7 +42,22 @@ def kinds_for(outputs: OutputKind | Sequence[OutputKind], count: int) -> list[Ou
     return kinds
 
 
+def is_documents(data: Any) -> bool:
+    """Whether ``data`` is a sequence of texts (documents), not a numeric table."""
+    if isinstance(data, np.ndarray):
+        return data.ndim == 1 and data.dtype.kind in "OUS" and len(data) > 0
+    return isinstance(data, list | tuple) and len(data) > 0 and isinstance(data[0], str)
+
+
 def check_rows(data: Any, dimension: int | None = None) -> np.ndarray:
+    """The rows the learnwares take: an n x d finite float64 array (with ``dimension``
+    columns when given), or, for text learnwares, a 1-D object array of n documents."""
+    if is_documents(data):
+        docs = np.asarray(list(data), dtype=object)
+        bad = [i for i, doc in enumerate(docs) if not isinstance(doc, str)]
+        if bad:
+            raise ReuseError(f"row {bad[0]} of the documents is not a text ({docs[bad[0]]!r})")
+        return docs
     X: np.ndarray = np.asarray(data, dtype=np.float64)
     if X.ndim != 2 or len(X) == 0:
         raise ReuseError(f"X must be a non-empty 2-D array, not shape {X.shape}")

@@ -193,6 +193,12 @@ class RKMETableSpecification(StatSpecification):
     def dimension(self) -> int:
         return int(self.z.shape[1])
 
+    def embed_rows(self, X: Any) -> np.ndarray:
+        """Data rows in the space of ``z`` (n x d float64), where reusers compare rows
+        with the reduced set (e.g. the job selector's router): a table's own rows (NaN
+        and inf replaced by column means); subclasses over other data (texts) embed it."""
+        return clean_table(X)
+
     def probe_rows(self, count: int) -> np.ndarray:
         """The ``count`` heaviest reduced-set points (herding samples of the data)."""
         order = np.argsort(-self.beta, kind="stable")[: max(count, 0)]
