@@ -92,6 +92,53 @@ def test_a_valid_message_round_trips(pipe: tuple[wire.FileStream, int]) -> None:
     np.testing.assert_array_equal(arrays[0], array)
 
 
+def test_documents_round_trip_as_utf8_not_as_wide_unicode(
+    pipe: tuple[wire.FileStream, int],
+) -> None:
+    stream, write_fd = pipe
+    out = wire.FileStream(-1, write_fd)
+    docs = np.empty(4, dtype=object)
+    docs[:] = ["Grüße aus Köln", "", "x" * 50_000, "naïve \u2603 post"]
+    numbers = np.arange(3.0)
+    writer = threading.Thread(target=wire.send, args=(out, {"op": "predict"}, (numbers, docs)))
+    writer.start()
+    header, arrays = wire.receive(stream)
+    writer.join()
+    assert header == {"op": "predict"}
+    np.testing.assert_array_equal(arrays[0], numbers)
+    assert arrays[1].dtype == object and list(arrays[1]) == list(docs)
+
+
+@pytest.mark.parametrize(
+    ("frames", "message"),
+    [
+        ((np.arange(3, dtype=np.uint8), np.array([1, 5], dtype=np.int64)), "do not match"),
+        ((np.arange(3, dtype=np.uint8), np.array([2, 1, 3], dtype=np.int64)), "do not match"),
+        ((np.array([0xFF], dtype=np.uint8), np.array([1], dtype=np.int64)), "utf-8"),
+        ((np.arange(3.0), np.array([3], dtype=np.int64)), "expected uint8"),
+    ],
+    ids=["short-bytes", "decreasing", "bad-utf8", "wrong-dtype"],
+)
+def test_malformed_texts_are_refused(
+    pipe: tuple[wire.FileStream, int], frames: tuple[np.ndarray, np.ndarray], message: str
+) -> None:
+    stream, write_fd = pipe
+    payloads = [wire.encode(frame) for frame in frames]
+    header = json.dumps({"ok": True, "texts": [0], "arrays": [len(p) for p in payloads]})
+    os.write(write_fd, _frame(header.encode(), b"".join(payloads)))
+    with pytest.raises(wire.WireError, match=message):
+        wire.receive(stream)
+
+
+def test_a_sandboxed_text_model_takes_documents(start: Start) -> None:
+    source = (
+        "import numpy as np\n\nclass Model:\n    def predict(self, X):\n"
+        "        return np.array([len(doc.split()) for doc in X])\n"
+    )
+    model = start(source)
+    np.testing.assert_array_equal(model.predict(["two words", "über drei wörter", ""]), [2, 3, 0])
+
+
 def test_the_stderr_tail_is_bounded_however_much_is_written() -> None:
     read_fd, write_fd = os.pipe()
     tail = PipeTail(read_fd, size=64 << 10)

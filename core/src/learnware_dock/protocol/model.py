@@ -40,6 +40,17 @@ def _text(value: Any, limit: int = 2000) -> str:
     return (value if isinstance(value, str) else "" if value is None else repr(value))[:limit]
 
 
+def as_payload(value: Any) -> np.ndarray:
+    """An input as it is sent: a list of texts becomes a 1-D object array (sent as UTF-8,
+    never as a fixed-width unicode array as wide as its longest text), anything else
+    ``np.asarray``."""
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        out = np.empty(len(value), dtype=object)
+        out[:] = list(value)
+        return out
+    return np.asarray(value)
+
+
 class ProtocolModel(LoadedModel):
     """A model served by a worker; subclasses start and stop the worker.
 
@@ -173,7 +184,7 @@ class ProtocolModel(LoadedModel):
                 f"{self._stderr_part()}"
             ) from exc
 
-    def call(self, op: str, *arrays: np.ndarray) -> list[np.ndarray]:
+    def call(self, op: str, *arrays: Any) -> list[np.ndarray]:
         """One request; restarts a dead worker first."""
         if self.stream is None or not self._alive():
             self.start()
@@ -181,7 +192,7 @@ class ProtocolModel(LoadedModel):
         if op not in ("ping", *self._info.methods):
             raise ContainerError(f"model {self.label} has no {op}()")
         try:
-            wire.send(self.stream, {"op": op}, tuple(np.asarray(a) for a in arrays))
+            wire.send(self.stream, {"op": op}, tuple(as_payload(a) for a in arrays))
         except wire.WireError as exc:
             raise ContainerError(f"{self.label}: cannot send {op} input: {exc}") from exc
         except OSError as exc:

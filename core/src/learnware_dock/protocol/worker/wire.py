@@ -5,7 +5,10 @@ inside the learnware's own environment, where learnware-dock is not installed.
 
 A message is a 4-byte big-endian header length, a UTF-8 JSON header, then the arrays the
 header lists in ``"arrays"`` (their byte lengths), each in ``.npy`` format written and
-read with ``allow_pickle=False``. Nothing is ever pickled.
+read with ``allow_pickle=False``. Nothing is ever pickled. Documents (a 1-D array of
+Python strings, what text learnwares take) travel as two arrays, their UTF-8 bytes
+(uint8) and the end offset of each (int64), listed by position in the header's ``"texts"``;
+the receiver gets them back as a 1-D object array of ``str``.
 
 Everything a peer sends is bounded before it is allocated: the header (``MAX_HEADER``
 bytes, JSON nesting depth ``MAX_DEPTH``, no ``NaN``/``Infinity``, an object), each array's
@@ -141,18 +144,59 @@ def array_sizes(header: dict[str, Any], max_bytes: int) -> list[int]:
     return sizes
 
 
+def is_texts(array: np.ndarray) -> bool:
+    """A 1-D array of strings (object dtype holding only ``str``, or a unicode dtype)."""
+    if array.ndim != 1:
+        return False
+    return array.dtype.kind == "U" or (
+        array.dtype.hasobject and all(isinstance(item, str) for item in array)
+    )
+
+
 def encode(array: np.ndarray) -> bytes:
     array = np.asarray(array)
     if array.dtype.hasobject:
-        raise WireError("arrays of Python objects cannot be sent (no pickle)")
+        raise WireError(
+            "arrays of Python objects cannot be sent (no pickle; texts can: a 1-D array of str)"
+        )
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
 
 
+def _text_frames(array: np.ndarray) -> tuple[bytes, bytes]:
+    encoded = [str(item).encode("utf-8") for item in array]
+    ends = np.cumsum([len(item) for item in encoded], dtype=np.int64)
+    return encode(np.frombuffer(b"".join(encoded), dtype=np.uint8)), encode(ends)
+
+
+def _texts(data: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    if data.dtype != np.uint8 or data.ndim != 1 or ends.dtype != np.int64 or ends.ndim != 1:
+        raise WireError("malformed texts: expected uint8 bytes and int64 end offsets")
+    if len(ends) and (ends[-1] != len(data) or (np.diff(ends, prepend=0) < 0).any()):
+        raise WireError("malformed texts: end offsets do not match the bytes")
+    raw = data.tobytes()
+    starts = np.concatenate([[0], ends[:-1]]).astype(int)
+    out = np.empty(len(ends), dtype=object)
+    try:
+        for i, (start, end) in enumerate(zip(starts, ends.astype(int), strict=True)):
+            out[i] = raw[start:end].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError(f"malformed texts: {exc}") from exc
+    return out
+
+
 def send(stream: Stream, header: dict[str, Any], arrays: tuple[np.ndarray, ...] = ()) -> None:
-    payloads = [encode(a) for a in arrays]
-    body = json.dumps({**header, "arrays": [len(p) for p in payloads]}).encode()
+    payloads: list[bytes] = []
+    texts = []
+    for position, array in enumerate(np.asarray(a) for a in arrays):
+        if is_texts(array):
+            texts.append(position)
+            payloads.extend(_text_frames(array))
+        else:
+            payloads.append(encode(array))
+    extra = {"texts": texts} if texts else {}
+    body = json.dumps({**header, **extra, "arrays": [len(p) for p in payloads]}).encode()
     stream.write(b"".join([struct.pack(">I", len(body)), body, *payloads]))
 
 
@@ -168,7 +212,10 @@ def receive(
         raise WireError(f"message header of {length} bytes is too large")
     header = parse_header(read_exactly(stream, length, deadline))
     sizes = array_sizes(header, max_bytes)
-    arrays = []
+    texts = header.pop("texts", [])
+    if not isinstance(texts, list) or not all(isinstance(t, int) for t in texts):
+        raise WireError("malformed message header: 'texts' must list array positions")
+    frames = []
     for size in sizes:
         data = read_exactly(stream, size, deadline)
         try:
@@ -177,5 +224,13 @@ def receive(
             raise WireError(f"malformed array: {exc}") from exc
         if not isinstance(array, np.ndarray):
             raise WireError("malformed array: not a single .npy array")
-        arrays.append(array)
+        frames.append(array)
+    arrays: list[np.ndarray] = []
+    while frames:
+        if len(arrays) in texts:
+            if len(frames) < 2:
+                raise WireError("malformed message: texts need two arrays")
+            arrays.append(_texts(frames.pop(0), frames.pop(0)))
+        else:
+            arrays.append(frames.pop(0))
     return header, arrays
