@@ -104,6 +104,39 @@ def test_random_rows_when_no_spec_gives_rows(tmp_path: Path, toy_market: Market)
     assert stat.message.startswith("predict on 16 random normal rows: output (16,)")
 
 
+#: a text classifier: label 1 for texts with a digit, else 0; refuses anything not a str
+WORDS = """
+import numpy as np
+
+class Model:
+    def predict(self, X):
+        if not all(isinstance(doc, str) for doc in X):
+            raise TypeError("texts only")
+        return np.array([int(any(c.isdigit() for c in doc)) for doc in X])
+"""
+
+
+def test_a_text_learnware_is_probed_with_texts_in_its_container(
+    tmp_path: Path, toy_market: Market
+) -> None:
+    from learnware_dock.semantic import IOSpec, SemanticSpec
+
+    archive = package(tmp_path / "words", WORDS, {"toy.json": _toy(ToySpecification)})
+    semantic = SemanticSpec(
+        name="digits in texts",
+        data=("Text",),
+        task=("Classification",),
+        library=("Others",),
+        scenario=("Education",),
+        license=("MIT",),
+        output=IOSpec(2),
+    )
+    report = toy_market.check(archive, semantic)
+    stat = next(r for r in report.results if r.checker == "stat")
+    assert stat.status.name == "USABLE", stat.message
+    assert stat.message.startswith("predict on 12 sample texts: output (12,)")
+
+
 class RecordingContainer(Container):
     """An isolating container of the highest priority: the venv container, recorded."""
 

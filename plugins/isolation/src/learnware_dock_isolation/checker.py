@@ -7,8 +7,9 @@ does (Table: input_shape = (Input.Dimension,); Classification: output (1,) for l
 [0, C) or (C,) scores; Regression: (Output.Dimension,)), then predicts on probe rows from
 the learnware's own statistical specifications (:meth:`StatSpecification.probe_rows`; an
 RKME gives its heaviest points, herding samples of the training data) rather than pure
-noise, on random normal rows when none gives rows of the right width, and checks the
-output's length, shape and finiteness. Passing makes the learnware USABLE.
+noise, on random normal rows when none gives rows of the right width (a Text learnware:
+on a fixed list of sample texts, :data:`TEXT_PROBES`), and checks the output's length,
+shape and finiteness. Passing makes the learnware USABLE.
 """
 
 from __future__ import annotations
@@ -25,6 +26,22 @@ from learnware_dock.interfaces import Checker, ModelInfo, Submission
 from learnware_dock.loading import choose_container, container_options
 
 PROBES = 16
+#: what a text learnware is probed with (no spec can give documents back): short texts
+#: of several kinds and languages, as the `learnware` package probes with random texts
+TEXT_PROBES = (
+    "The meeting has been moved to Thursday afternoon.",
+    "Does anyone know a good driver for this graphics card?",
+    "The team won the final match 3-1 after extra time.",
+    "Preheat the oven to 200 degrees and bake for 25 minutes.",
+    "NASA announced a new mission to study the outer planets.",
+    "For sale: a used bicycle in good condition, best offer.",
+    "Le gouvernement a présenté son budget pour l'année prochaine.",
+    "Die Bahn fährt heute wegen eines Streiks nicht.",
+    "",
+    "ok",
+    "A much longer text " + "that repeats itself " * 60,
+    "Numbers 12 345 6.78 and symbols #$%& in one line.",
+)
 
 
 def _first(values: tuple[str, ...] | None) -> str | None:
@@ -122,11 +139,15 @@ class StatChecker(Checker):
             dim = semantic.input.dimension if semantic.input is not None else None
             if dim is None and info.input_shape:
                 dim = int(np.prod(info.input_shape))
-            if dim is None:
+            if _first(semantic.data) == "Text":
+                X: Any = list(TEXT_PROBES)
+                source = f"{len(X)} sample texts"
+            elif dim is None:
                 return CheckResult(
                     self.name, Status.NONUSABLE, "no Input.Dimension or input_shape to probe"
                 )
-            X, source = probe_rows(submission, dim)
+            else:
+                X, source = probe_rows(submission, dim)
             start = time.perf_counter()
             try:
                 out = np.asarray(model.predict(X))
