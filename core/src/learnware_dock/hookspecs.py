@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Reuser,
         Searcher,
         StatSpecification,
+        TextEncoder,
     )
     from learnware_dock.market import Market
 
@@ -87,6 +88,13 @@ def dock_register_containers() -> type[Container] | Sequence[type[Container]]:
 @hookspec
 def dock_register_backends() -> type[Backend] | Sequence[type[Backend]]:
     """Register compute backends for kernel math (``torch-cpu``, ``cuda``, ...)."""
+
+
+@hookspec
+def dock_register_encoders() -> type[TextEncoder] | Sequence[type[TextEncoder]]:
+    """Register text encoders (``all-MiniLM-L6-v2``, ...) that text specifications embed
+    documents with. Called when a text specification is generated or loaded; the class
+    ``name`` is what a spec's JSON stores as its ``encoder``."""
 
 
 @hookspec

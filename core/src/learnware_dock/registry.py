@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, type[Any]]] = {
     "reuser": ("dock_register_reusers", itf.Reuser),
     "container": ("dock_register_containers", itf.Container),
     "backend": ("dock_register_backends", itf.Backend),
+    "encoder": ("dock_register_encoders", itf.TextEncoder),
 }
 
 
@@ -159,6 +160,10 @@ class Components:
     @property
     def backends(self) -> Registry[itf.Backend]:
         return self.registry("backend")
+
+    @property
+    def encoders(self) -> Registry[itf.TextEncoder]:
+        return self.registry("encoder")
 
     @property
     def vocabulary(self) -> Any:

@@ -8,6 +8,7 @@ from learnware_dock.interfaces.container import (
     LoadedModel,
     ModelInfo,
 )
+from learnware_dock.interfaces.encoder import TextEncoder
 from learnware_dock.interfaces.organizer import NewLearnware, NewStatSpec, Organizer
 from learnware_dock.interfaces.reuser import NoOptions, ReuseContext, Reuser, ReuseTask
 from learnware_dock.interfaces.searcher import Searcher
@@ -30,4 +31,5 @@ __all__ = [
     "Searcher",
     "StatSpecification",
     "Submission",
+    "TextEncoder",
 ]

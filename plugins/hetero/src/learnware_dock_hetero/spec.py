@@ -21,7 +21,7 @@ from learnware_dock_rkme import RKMETableSpecification
 
 if TYPE_CHECKING:
     from learnware_dock_hetero.mapping import MarketMapping
-    from learnware_dock_rkme.limits import SpecLimits
+    from learnware_dock_rkme import SpecLimits
 
 
 class HeteroMapTableSpecification(RKMETableSpecification):
