@@ -149,3 +149,31 @@ def test_table_sales_protocol_quick(tmp_path: Path) -> None:
     # heteromap-align on maps trained once per user is the reuser itself
     assert all(r["heteromap_align_check"] < 1e-6 for r in curves["per_user"])
     assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_text_20ng_protocol_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("protocols/text_20ng.py", tmp_path, name="text", timeout=600)
+    assert "Average Ensemble Reuse" in stdout and "label saving" in stdout
+    accuracy = results["accuracy"]
+    assert set(accuracy) == {"mean", "best", "top1", "job_selector", "averaging"}
+    assert all(len(v) == 2 and all(0 <= a <= 1 for a in v) for v in accuracy.values())
+    assert all(b >= m for b, m in zip(accuracy["best"], accuracy["mean"], strict=True))
+    curves = results["curves"]
+    assert curves["budgets"] == [10]  # the quick pools hold fewer than 100 posts
+    for values in curves["accuracy"]["10"].values():
+        assert len(values) == 2 and all(0 <= a <= 1 for a in values)
+    assert all(r["members"] for r in results["per_user"])  # every search found a mixture
+    assert (tmp_path / "text.png").stat().st_size > 1000
+
+
+def test_image_mnist_protocol_quick_with_image_specs(tmp_path: Path) -> None:
+    stdout, results = run_quick(
+        "protocols/image_mnist.py", tmp_path, "--spec", "image", name="mnist", timeout=900
+    )
+    assert "ranked by the table RKME (64 PCA features) vs the image spec" in stdout
+    accuracy = results["accuracy"]
+    for key in ("top1", "job_selector", "averaging"):
+        assert len(accuracy[f"{key}_image"]) == 2
+        assert all(0 <= a <= 1 for a in accuracy[f"{key}_image"])
+    assert len(results["spec_seconds"]["image"]) == 4
+    assert all(s > 0 for s in results["spec_seconds"]["image"])

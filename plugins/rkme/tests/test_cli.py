@@ -120,8 +120,8 @@ def test_spec_reads_csv_with_header_and_warns_on_degenerate_kernels(
     ("args", "message"),
     [
         (
-            ["spec", "image", "x.npy", "-o", "o.json"],
-            "no specification for data type 'image'; installed data types: table",
+            ["spec", "audio", "x.npy", "-o", "o.json"],
+            "no specification for data type 'audio'; installed data types: image, table, text",
         ),
         (["spec", "table", "x.txt", "-o", "o.json"], "use a .npy, .csv or .parquet file"),
         (["spec", "table", "missing.npy", "-o", "o.json"], "cannot read a numeric table"),
