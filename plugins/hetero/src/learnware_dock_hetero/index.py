@@ -118,9 +118,7 @@ class HeteroIndex:
                 return None, None
             mapping = open_mapping(self.market.root, current)
             wanted = {
-                i: (s.rkme_sha, s.columns)
-                for i, s in self.spaces.items()
-                if s.columns is not None
+                i: (s.rkme_sha, s.columns) for i, s in self.spaces.items() if s.columns is not None
             }
             missing = [i for i, key in wanted.items() if stored.get(i) != key]
             for made in self._make(missing, mapping):

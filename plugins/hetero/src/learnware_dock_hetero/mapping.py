@@ -86,8 +86,7 @@ def descriptions_of(semantic_spec: SemanticSpec, dimension: int, where: str) -> 
         )
     if io.dimension != dimension:
         raise SpecificationError(
-            f"{where} declares Input.Dimension {io.dimension} but its RKME has "
-            f"{dimension} columns"
+            f"{where} declares Input.Dimension {io.dimension} but its RKME has {dimension} columns"
         )
     return column_descriptions(io.description, dimension, where)
 
