@@ -64,19 +64,29 @@ def cached_embeddings(
     encode: Callable[[list[str]], np.ndarray],
     encoder: str,
     cache: Path,
+    chunk: int = 1000,
 ) -> np.ndarray:
-    """``encode(texts)``, rows read from and added to ``cache`` (one .npy per encoder and
-    text set, keyed by their sha256), so a rerun does not embed again."""
-    digest = hashlib.sha256(encoder.encode())
-    for text in texts:
-        digest.update(hashlib.sha256(text.encode()).digest())
-    path = cache / f"{encoder}-{digest.hexdigest()[:16]}.npy"
-    if path.is_file():
-        return np.load(path, allow_pickle=False)
-    vectors = np.asarray(encode(list(texts)), dtype=np.float32)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors, allow_pickle=False)
-    return vectors
+    """``encode(texts)``, ``chunk`` texts at a time, each chunk read from or added to
+    ``cache`` (one .npy per encoder and chunk of texts, keyed by their sha256), so a rerun,
+    or a run after an interrupted one, embeds only what is missing."""
+    parts = []
+    for start in range(0, len(texts), chunk):
+        part = list(texts[start : start + chunk])
+        digest = hashlib.sha256(encoder.encode())
+        for text in part:
+            digest.update(hashlib.sha256(text.encode()).digest())
+        path = cache / f"{encoder}-{digest.hexdigest()[:16]}.npy"
+        if path.is_file():
+            parts.append(np.load(path, allow_pickle=False))
+            continue
+        vectors = np.asarray(encode(part), dtype=np.float32)
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part.npy")
+        np.save(partial, vectors, allow_pickle=False)
+        partial.replace(path)
+        parts.append(vectors)
+        print(f"  embedded {start + len(part)}/{len(texts)}", flush=True)
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
 def fit_model(texts: Sequence[str], groups: np.ndarray, seed: int) -> Any:
