@@ -177,3 +177,26 @@ def test_image_mnist_protocol_quick_with_image_specs(tmp_path: Path) -> None:
         assert all(0 <= a <= 1 for a in accuracy[f"{key}_image"])
     assert len(results["spec_seconds"]["image"]) == 4
     assert all(s > 0 for s in results["spec_seconds"]["image"])
+
+
+def test_bench_specs_quick(tmp_path: Path) -> None:
+    stdout, results = run_quick("bench_specs.py", tmp_path)
+    assert "1 torch thread" in stdout and "package recipe" in stdout
+    assert results["machine"]["torch_threads"] == 1
+    image, text, search = results["image"], results["text"], results["search"]
+    for part in (image, text):
+        mmds = [part["ours"]["mmd2"], part["package"]["mmd2"], part["reference_mmd2"]]
+        assert all(math.isfinite(v) and v > 0 for v in mmds)
+    assert image["n"] == 200 and image["mmd_sample"] == 100
+    assert image["ours"]["seconds"] > 0 and image["package"]["seconds"] > 0
+    assert image["package"]["settings"]["n_models"] == 2  # the stated reduced settings
+    assert image["package"]["full_size_estimate_seconds"] > image["package"]["seconds"]
+    assert text["n"] == 200 and text["K"] == 100 and text["embed_seconds"] > 0
+    for side in ("ours", "package"):
+        assert text[side]["spec_seconds"] > 0
+        assert text[side]["total_seconds"] == text["embed_seconds"] + text[side]["spec_seconds"]
+    assert search["n"] == 12 and search["ours"]["results"] == 10
+    times = [search["ours"][k] for k in ("cold_seconds", "warm_seconds", "subset_seconds")]
+    assert all(t > 0 for t in [*times, search["package"]["seconds"], search["build_seconds"]])
+    # 12 learnwares: all re-ranked exactly, so the search ranks as the per-pair loop
+    assert search["top10_agreement"] == 1.0

@@ -122,8 +122,11 @@ def fresh_market() -> Any:
     return instantiate_learnware_market(market_id="compat", name="easy", rebuild=False)
 
 
-def add_package(market: Any, name: str, zip_path: str, semantic_spec: dict[str, Any]) -> None:
-    """Add one zip to learnware's market; emit its status and each checker's verdict."""
+def add_package(
+    market: Any, name: str, zip_path: str, semantic_spec: dict[str, Any], spec_name: str = RKME
+) -> None:
+    """Add one zip to learnware's market; emit its status and each checker's verdict
+    (and, when stored, the shape of its ``spec_name`` specification)."""
     checks: list[dict[str, Any]] = []
     # What add_learnware does, step by step, so a refusal comes with learnware's reason.
     with tempfile.TemporaryDirectory(prefix="lwcompat-pending-") as tmp:
@@ -149,7 +152,7 @@ def add_package(market: Any, name: str, zip_path: str, semantic_spec: dict[str, 
     }
     if learnware_id is not None:
         stored = market.get_learnware_by_ids(learnware_id)
-        spec = stored.get_specification().get_stat_spec()[RKME]
+        spec = stored.get_specification().get_stat_spec()[spec_name]
         record["stored_z_shape"] = list(spec.get_z().shape)
         record["stored_semantic_spec"] = stored.get_specification().get_semantic_spec()
     emit(record)
