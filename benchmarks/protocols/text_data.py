@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "20news-bydate.jsonl.gz"
+from learnware_dock.testing import shared_data
+
+DATA = shared_data("20news-bydate.jsonl.gz", Path(__file__).parent)
 SUPERCLASSES = ("comp", "rec", "sci", "talk", "misc")
 FOLDED = {"alt.atheism": "talk", "soc.religion.christian": "talk"}
 #: characters of a post kept (the encoder reads its first 256 tokens anyway)

@@ -10,7 +10,12 @@ import pytest
 
 from learnware_dock.plugins import ENTRY_POINT_GROUP, get_plugin_manager, list_plugins
 from learnware_dock.registry import Components
-from learnware_dock.testing import ToySpecification, write_distribution
+from learnware_dock.testing import (
+    WORKPLACE_SHARED_DATA,
+    ToySpecification,
+    shared_data,
+    write_distribution,
+)
 
 
 def test_write_distribution_is_found_as_an_installed_distribution(tmp_path: Path) -> None:
@@ -73,3 +78,17 @@ def test_the_dock_loads_the_plugin_of_a_written_distribution(
         assert Components(pm).specifications.get("ToySpecification") is ToySpecification
     finally:
         sys.modules.pop("helperplug_toy", None)
+
+
+def test_shared_data_is_found_beside_a_parent_then_by_env_then_the_workplace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCK_SHARED_DATA", raising=False)
+    checkout = tmp_path / "repo" / "plugins" / "x"
+    checkout.mkdir(parents=True)
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "posts.gz").write_bytes(b"x")
+    assert shared_data("posts.gz", checkout) == tmp_path / "shared" / "data" / "posts.gz"
+    assert shared_data("absent.gz", checkout) == WORKPLACE_SHARED_DATA / "absent.gz"
+    monkeypatch.setenv("DOCK_SHARED_DATA", str(tmp_path / "elsewhere"))
+    assert shared_data("posts.gz", checkout) == tmp_path / "elsewhere" / "posts.gz"

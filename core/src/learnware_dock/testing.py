@@ -2,12 +2,13 @@
 
 Fixtures: ``plugin_manager`` (a fresh, fully loaded manager), ``market`` (an empty market
 in a temporary folder using that manager). Helpers: :func:`register_plugin`,
-:func:`write_distribution`, :func:`table_semantic_spec`, :func:`build_package` and
-:class:`ToySpecification`.
+:func:`write_distribution`, :func:`table_semantic_spec`, :func:`build_package`,
+:func:`shared_data` and :class:`ToySpecification`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +25,25 @@ from learnware_dock.market import Market
 from learnware_dock.package.writer import write_folder, zip_folder
 from learnware_dock.plugins import ENTRY_POINT_GROUP, DockPluginManager, get_plugin_manager
 from learnware_dock.semantic import IOSpec, SemanticSpec
+
+#: where the workplace keeps its shared data when no nearer copy is found
+WORKPLACE_SHARED_DATA = Path("/work/shared/data")
+
+
+def shared_data(name: str, start: Path | None = None) -> Path:
+    """The path of ``name`` in the workplace's shared data folder (data sets that tests and
+    benchmarks read in place, never copied into the repository): ``$DOCK_SHARED_DATA``,
+    else the first ``shared/data`` beside ``start`` (default: this checkout) or one of
+    its parents, else :data:`WORKPLACE_SHARED_DATA`. The path may not exist; callers say
+    so in their own error."""
+    if os.environ.get("DOCK_SHARED_DATA"):
+        return Path(os.environ["DOCK_SHARED_DATA"]) / name
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "data" / name
+        if candidate.exists():
+            return candidate
+    return WORKPLACE_SHARED_DATA / name
 
 
 @contextmanager

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from learnware_dock.testing import shared_data
 from learnware_dock_text import RKMETextSpecification
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "20news-bydate.jsonl.gz"
+DATA = shared_data("20news-bydate.jsonl.gz", Path(__file__).parent)
 SUPERCLASSES = ("comp", "rec", "sci", "talk")
 #: posts per learnware (training split) and per user (test split)
 TRAIN, TEST = 24, 16
